@@ -1,0 +1,1 @@
+"""Comptoir kernel: the small core and the plugin contracts."""

@@ -1,0 +1,69 @@
+"""The ``Kernel``: settings, database, plugin host and jobs, wired once.
+
+The web app, the CLI, the rq worker and the tests all build one of these; nothing
+else holds global state.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import Engine
+
+from comptoir.kernel.db import make_engine, session_factory
+from comptoir.kernel.plugins import PluginHost
+from comptoir.kernel.settings import Settings
+
+log = logging.getLogger("comptoir")
+
+# Plugins a new shop enables on first start. They are ordinary installed plugins,
+# named here only by id: the kernel never imports them (see DESIGN.md, principle 1).
+DEFAULT_PLUGINS = ("manual-payment", "flat-rate-shipping", "recommendations", "core-widgets")
+
+# Extensions run after the kernel is wired (credential store, sandbox, …). Each gets
+# the kernel and may attach services (``kernel.services[...]``) or context extras.
+EXTENSIONS: list[Callable[["Kernel"], None]] = []
+
+
+class Kernel:
+    def __init__(self, settings: Settings | None = None, *, engine: Engine | None = None,
+                 discover: bool = True, default_enabled: Iterable[str] = DEFAULT_PLUGINS) -> None:
+        self.settings = settings or Settings.from_env()
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        self.engine = engine or make_engine(self.settings.effective_database_url)
+        self.factory = session_factory(self.engine)
+        self.host = PluginHost(self.settings, self.factory)
+        self.services: dict[str, Any] = {}
+        for extend in EXTENSIONS:
+            extend(self)
+        if discover:
+            self.host.discover()
+        self._default_enabled = tuple(default_enabled)
+        self._jobs: Any = None
+
+    def boot(self) -> "Kernel":
+        """Apply stored plugin state and start the journal writer."""
+        self.host.load_state(default_enabled=self._default_enabled)
+        self.host.start()
+        return self
+
+    @property
+    def jobs(self) -> Any:
+        """The job runner: rq when ``COMPTOIR_REDIS_URL`` is set, in-process otherwise."""
+        if self._jobs is None:
+            from comptoir.kernel.jobs import make_runner
+
+            self._jobs = make_runner(self)
+        return self._jobs
+
+    def close(self) -> None:
+        if self._jobs is not None:
+            self._jobs.stop()
+        self.host.stop()
+        self.engine.dispose()
+
+    def __enter__(self) -> "Kernel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
