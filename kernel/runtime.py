@@ -20,9 +20,30 @@ log = logging.getLogger("comptoir")
 # named here only by id: the kernel never imports them (see DESIGN.md, principle 1).
 DEFAULT_PLUGINS = ("manual-payment", "flat-rate-shipping", "recommendations", "core-widgets")
 
-# Extensions run after the kernel is wired (credential store, sandbox, …). Each gets
-# the kernel and may attach services (``kernel.services[...]``) or context extras.
+# Kernel extensions, by module: each module defines ``extend(kernel)``, which runs after
+# the kernel is wired and may attach services (``kernel.services[...]``), replace the
+# rights policy, or add context extras (brokered HTTP, credentials, sandbox proxies).
+EXTENSION_MODULES: tuple[str, ...] = (
+    "comptoir.kernel.credentials.extension",
+    "comptoir.sandbox.extension",
+    "comptoir.kernel.installer.extension",
+)
 EXTENSIONS: list[Callable[["Kernel"], None]] = []
+
+
+def _load_extensions() -> list[Callable[["Kernel"], None]]:
+    import importlib
+
+    found = list(EXTENSIONS)
+    for name in EXTENSION_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # that capability is not part of this build
+            raise
+        found.append(module.extend)
+    return found
 
 
 class Kernel:
@@ -34,7 +55,7 @@ class Kernel:
         self.factory = session_factory(self.engine)
         self.host = PluginHost(self.settings, self.factory)
         self.services: dict[str, Any] = {}
-        for extend in EXTENSIONS:
+        for extend in _load_extensions():
             extend(self)
         if discover:
             self.host.discover()
