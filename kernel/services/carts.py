@@ -1,0 +1,111 @@
+"""Carts: create, add/remove lines, and the view plugins see."""
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from comptoir.kernel.domain import Cart, CartLine, Product, Variant
+from comptoir.kernel.domain.base import utcnow
+from comptoir.kernel.errors import Conflict, NotFound, ValidationFailed
+from comptoir.kernel.money import Money, check_currency
+from comptoir.kernel.types import Address, CartLineView, CartView
+
+MAX_QUANTITY = 999
+
+
+def create_cart(session: Session, currency: str = "EUR", *, channel: str = "web",
+                customer_id: int | None = None, email: str = "") -> Cart:
+    cart = Cart(token=secrets.token_urlsafe(24), currency=check_currency(currency), channel=channel,
+                customer_id=customer_id, email=email, updated_at=utcnow())
+    session.add(cart)
+    session.flush()
+    return cart
+
+
+def get_cart(session: Session, token: str, *, for_update: bool = False) -> Cart:
+    q = select(Cart).where(Cart.token == token)
+    if for_update:
+        q = q.with_for_update()
+    cart = session.scalars(q).first()
+    if cart is None:
+        raise NotFound(f"no cart with token {token[:6]}…; create one first", field="cart")
+    return cart
+
+
+def _check_quantity(quantity: int) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 <= quantity <= MAX_QUANTITY:
+        raise ValidationFailed(f"quantity must be a whole number from 0 to {MAX_QUANTITY}", field="quantity")
+
+
+def set_line(session: Session, cart: Cart, *, sku: str | None = None, variant_id: int | None = None,
+             quantity: int) -> None:
+    """Set a line's quantity (0 removes it). The variant is found by SKU or id."""
+    _check_quantity(quantity)
+    if cart.status != "open":
+        raise Conflict(f"cart is {cart.status}; start a new cart", field="cart")
+    if variant_id is None:
+        if not sku:
+            raise ValidationFailed("give a sku or a variant_id", field="sku")
+        variant_id = session.scalars(select(Variant.id).where(Variant.sku == sku)).first()
+        if variant_id is None:
+            raise NotFound(f"no product variant with SKU {sku!r}", field="sku")
+    variant = session.get(Variant, variant_id)
+    if variant is None:
+        raise NotFound(f"no product variant {variant_id}", field="variant_id")
+    if variant.currency != cart.currency:
+        raise ValidationFailed(f"variant is priced in {variant.currency}, the cart in {cart.currency}",
+                               field="variant_id")
+    product_active = session.scalars(select(Product.active).where(Product.id == variant.product_id)).first()
+    if not product_active:
+        raise Conflict(f"{variant.sku} is not for sale", field="sku")
+    line = session.scalars(select(CartLine).where(CartLine.cart_id == cart.id,
+                                                  CartLine.variant_id == variant_id)).first()
+    if quantity == 0:
+        if line is not None:
+            session.delete(line)
+    elif line is None:
+        session.add(CartLine(cart_id=cart.id, variant_id=variant_id, quantity=quantity))
+    else:
+        line.quantity = quantity
+    cart.updated_at = utcnow()
+    session.flush()
+
+
+def add_item(session: Session, cart: Cart, *, sku: str | None = None, variant_id: int | None = None,
+             quantity: int = 1) -> None:
+    """Add ``quantity`` to a line (creating it)."""
+    _check_quantity(quantity)
+    if variant_id is None and sku:
+        variant_id = session.scalars(select(Variant.id).where(Variant.sku == sku)).first()
+        if variant_id is None:
+            raise NotFound(f"no product variant with SKU {sku!r}", field="sku")
+    current = session.scalars(select(CartLine.quantity).where(CartLine.cart_id == cart.id,
+                                                              CartLine.variant_id == variant_id)).first() or 0
+    set_line(session, cart, sku=sku, variant_id=variant_id, quantity=min(current + quantity, MAX_QUANTITY))
+
+
+def clear(session: Session, cart: Cart) -> None:
+    session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
+
+
+def cart_view(session: Session, cart: Cart, address: Address | None = None) -> CartView:
+    """The cart with current prices, as plugins see it (one query)."""
+    rows = session.execute(
+        select(CartLine.variant_id, CartLine.quantity, Variant.sku, Variant.title, Variant.price_amount,
+               Variant.currency, Variant.weight_grams, Product.title.label("product_title"))  # type: ignore[attr-defined]
+        .join(Variant, Variant.id == CartLine.variant_id).join(Product, Product.id == Variant.product_id)
+        .where(CartLine.cart_id == cart.id).order_by(CartLine.id)
+    ).all()
+    lines = tuple(
+        CartLineView(variant_id=r.variant_id, sku=r.sku,
+                     title=f"{r.product_title} — {r.title}" if r.title else r.product_title,
+                     quantity=r.quantity, unit_price=Money(r.price_amount, r.currency), weight_grams=r.weight_grams)
+        for r in rows
+    )
+    subtotal = sum((ln.unit_price.amount * ln.quantity for ln in lines), 0)
+    weight = sum(ln.weight_grams * ln.quantity for ln in lines)
+    assert cart.id is not None
+    return CartView(cart_id=cart.id, currency=cart.currency, lines=lines, subtotal=Money(subtotal, cart.currency),
+                    weight_grams=weight, customer_email=cart.email, shipping_address=address, channel=cart.channel)

@@ -1,0 +1,367 @@
+"""Checkout: cart → ranked shipping quotes → payment → order.
+
+The order of operations is what makes a crash harmless:
+
+1. Transaction 1 writes a ``CheckoutAttempt`` (status ``authorizing``) and reserves
+   stock with conditional UPDATEs. Out of stock → nothing is written.
+2. The payment plugin authorizes, idempotent on the attempt's key.
+3. Declined → transaction 2 releases the reservations; no order exists.
+   Authorized → transaction 2 turns reservations into a sale and writes the order,
+   its lines, the payment transaction, the ``order.placed`` event and the attempt's
+   final status, all at once.
+
+A crash between 1 and 3 leaves an ``authorizing`` attempt with reservations and no
+order; ``recover_stale_attempts`` voids the payment by idempotency key and releases
+the stock. So the shop ends with a whole order or with nothing.
+"""
+from __future__ import annotations
+
+import contextvars
+import secrets
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from comptoir.kernel.db import transaction
+from comptoir.kernel.domain import Cart, CheckoutAttempt, Order, OrderLine, PaymentTransaction
+from comptoir.kernel.domain.base import utcnow
+from comptoir.kernel.errors import (
+    ComptoirError, Conflict, NoProvider, NotFound, PaymentDeclined, PluginError, ValidationFailed,
+)
+from comptoir.kernel.hookspecs import hookimpl
+from comptoir.kernel.money import Money
+from comptoir.kernel.services import stock
+from comptoir.kernel.services.carts import cart_view, get_cart
+from comptoir.kernel.services.outbox import emit
+from comptoir.kernel.types import (
+    Address, CartView, OrderDraft, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult, ShipmentRequest,
+    ShippingQuote,
+)
+
+if TYPE_CHECKING:
+    from comptoir.kernel.runtime import Kernel
+
+COUNTRY_LEN = 2
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    cart_token: str
+    email: str
+    address: Address
+    shipping_quote_id: str
+    payment_method_id: str
+    idempotency_key: str = ""
+    customer_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order_id: int
+    number: str
+    status: str
+    total: Money
+    payment_status: str
+    next_action_url: str = ""
+    replayed: bool = False  # True when an earlier identical request had already placed it
+
+
+def validate_address(address: Address) -> None:
+    for name in ("name", "line1", "postal_code", "city", "country"):
+        if not str(getattr(address, name, "")).strip():
+            raise ValidationFailed(f"shipping address {name} is required", field=f"address.{name}")
+    if len(address.country) != COUNTRY_LEN or not address.country.isalpha():
+        raise ValidationFailed("country must be a 2-letter ISO code such as 'FR'", field="address.country")
+
+
+def validate_email(email: str) -> str:
+    email = (email or "").strip()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or len(email) > 320 or " " in email:
+        raise ValidationFailed("a valid e-mail address is required", field="email")
+    return email.lower()
+
+
+def rank_quotes(quotes: list[ShippingQuote]) -> list[ShippingQuote]:
+    """Cheapest first; equal prices ranked by the fastest promise."""
+    return sorted(quotes, key=lambda q: (q.price.amount, q.max_days, q.min_days, q.carrier, q.id))
+
+
+# The kernel's own implementation of the ``order_placement`` hook: it performs the
+# write that plugin wrappers surround. The write to do is passed in a context variable
+# so that concurrent checkouts in threads never see each other's.
+_pending_write: contextvars.ContextVar[Callable[[], int]] = contextvars.ContextVar("comptoir_pending_write")
+
+
+class _OrderWriter:
+    @hookimpl
+    def order_placement(self, ctx: Any, draft: OrderDraft) -> int:
+        return _pending_write.get()()
+
+
+class CheckoutService:
+    """Quotes, payment methods and order placement for one kernel."""
+
+    def __init__(self, kernel: "Kernel") -> None:
+        self.kernel = kernel
+        self.host = kernel.host
+        self.factory = kernel.factory
+        if not self.host.pm.is_registered(_WRITER):
+            self.host.pm.register(_WRITER, name="kernel-order-writer")
+
+    # ---- what the shopper chooses from ---------------------------------------
+    def _view(self, cart_token: str, address: Address | None = None) -> CartView:
+        with self.factory() as s:
+            cart = get_cart(s, cart_token)
+            if cart.status != "open":
+                raise Conflict(f"this cart is {cart.status}; start a new one", field="cart")
+            view = cart_view(s, cart, address)
+        if not view.lines:
+            raise ValidationFailed("the cart is empty; add a product first", field="cart")
+        return view
+
+    def shipping_quotes(self, cart_token: str, address: Address) -> list[ShippingQuote]:
+        """Every enabled carrier's offers, ranked. Raises ``NoProvider`` when none ships there."""
+        validate_address(address)
+        view = self._view(cart_token, address)
+        return self._quotes(view, address)
+
+    def _quotes(self, view: CartView, address: Address) -> list[ShippingQuote]:
+        request = ShipmentRequest(destination=address, weight_grams=view.weight_grams, value=view.subtotal)
+        quotes = [replace(q, plugin=plugin) for plugin, answer in self.host.call_each("shipping_quotes", shipment=request)
+                  for q in answer if q.price.currency == view.currency]
+        if not quotes:
+            raise NoProvider(f"no carrier delivers to {address.country} {address.postal_code}; "
+                             "enable a shipping plugin that covers this zone", field="address.country")
+        return rank_quotes(quotes)
+
+    def payment_methods(self, cart_token: str) -> list[PaymentMethod]:
+        view = self._view(cart_token)
+        return self._methods(view)
+
+    def _methods(self, view: CartView) -> list[PaymentMethod]:
+        return [replace(m, plugin=plugin) for plugin, answer in self.host.call_each("payment_methods", cart=view)
+                for m in answer]
+
+    # ---- placing the order ---------------------------------------------------
+    def place(self, req: CheckoutRequest) -> PlacedOrder:
+        """Place an order; idempotent on ``req.idempotency_key`` (a retry returns the same order)."""
+        email = validate_email(req.email)
+        validate_address(req.address)
+        key = req.idempotency_key or secrets.token_hex(16)
+        if len(key) > 100:
+            raise ValidationFailed("idempotency_key is at most 100 characters", field="idempotency_key")
+        earlier = self._replay(key)
+        if earlier is not None:
+            return earlier
+
+        view = self._view(req.cart_token, req.address)
+        quote = next((q for q in self._quotes(view, req.address) if q.id == req.shipping_quote_id), None)
+        if quote is None:
+            raise ValidationFailed(f"shipping option {req.shipping_quote_id!r} is not offered for this cart and "
+                                   "address any more; ask for quotes again", field="shipping_quote_id")
+        method = next((m for m in self._methods(view) if m.id == req.payment_method_id), None)
+        if method is None:
+            raise ValidationFailed(f"payment method {req.payment_method_id!r} is not available",
+                                   field="payment_method_id")
+        total = view.subtotal + quote.price
+        reference = "CK-" + secrets.token_hex(6).upper()
+
+        # 1. attempt + reservations
+        expires = utcnow() + timedelta(seconds=self.kernel.settings.reservation_ttl_s)
+        try:
+            with transaction(self.factory) as s:
+                attempt_id = s.execute(insert(CheckoutAttempt).values(
+                    reference=reference, idempotency_key=key, cart_id=view.cart_id, status="authorizing",
+                    payment_plugin=method.plugin, payment_method=method.id, amount=total.amount,
+                    currency=total.currency, created_at=utcnow()).returning(CheckoutAttempt.id)).scalar_one()
+                stock.reserve(s, attempt_id, [(ln.variant_id, ln.quantity) for ln in view.lines], expires)
+        except ComptoirError:
+            raise
+        except Exception as exc:
+            if _is_unique_violation(exc):
+                replayed = self._replay(key)
+                if replayed is not None:
+                    return replayed
+                raise Conflict("a checkout with this idempotency key is in progress; retry in a moment",
+                               field="idempotency_key") from None
+            raise
+
+        # 2. payment
+        pay_key = f"pay-{key}"
+        try:
+            result: PaymentResult = self.host.call_one(
+                method.plugin, "payment_authorize",
+                request=PaymentRequest(method_id=method.id, amount=total, idempotency_key=pay_key,
+                                       reference=reference, customer_email=email))
+            if result is None:
+                raise PluginError(f"plugin {method.plugin!r} gave no answer to payment_authorize",
+                                  plugin=method.plugin, hook="payment_authorize")
+        except Exception as exc:
+            self._abandon(attempt_id, "failed", f"{type(exc).__name__}")
+            if isinstance(exc, PluginError):
+                raise PaymentDeclined(f"the payment provider could not be reached ({exc.plugin}); "
+                                      "nothing was charged, try again or choose another method",
+                                      field="payment_method_id") from None
+            raise
+        if result.status in ("declined", "failed", "voided"):
+            self._abandon(attempt_id, "declined", result.message)
+            raise PaymentDeclined(f"payment declined: {result.message or 'no reason given'}",
+                                  field="payment_method_id")
+
+        # 3. the order, in one transaction, inside the plugins' order_placement wrappers
+        draft = OrderDraft(reference=reference, cart=view, shipping=quote, payment_method_id=method.id, total=total)
+        try:
+            order_id = self._write_order(attempt_id, draft, req, email, method, result, pay_key)
+        except Exception:
+            self._void_quietly(method, result, pay_key, total)
+            self._abandon(attempt_id, "abandoned", "order write failed")
+            raise
+        status = "paid" if result.status == "captured" else "placed"
+        if result.status == "authorized" and method.capture == "immediate":
+            from comptoir.kernel.services.orders import OrderService
+
+            status = OrderService(self.kernel).capture(order_id, actor="system").status
+        return PlacedOrder(order_id=order_id, number=f"C{order_id:07d}", status=status, total=total,
+                           payment_status=result.status, next_action_url=result.next_action_url)
+
+    def _write_order(self, attempt_id: int, draft: OrderDraft, req: CheckoutRequest, email: str,
+                     method: PaymentMethod, result: PaymentResult, pay_key: str) -> int:
+        view, quote, total = draft.cart, draft.shipping, draft.total
+        assert quote is not None
+
+        def write() -> int:
+            now = utcnow()
+            with transaction(self.factory) as s:
+                held = stock.commit_reservations(s, attempt_id)
+                where = {h.variant_id: h.location_id for h in held}
+                paid = result.status == "captured"
+                order_id = s.execute(insert(Order).values(
+                    reference=draft.reference, customer_id=req.customer_id, email=email,
+                    status="paid" if paid else "placed", channel=view.channel, currency=view.currency,
+                    subtotal=view.subtotal.amount, shipping_total=quote.price.amount, total=total.amount,
+                    payment_plugin=method.plugin, payment_method=method.id, capture_mode=method.capture,
+                    shipping_plugin=quote.plugin,
+                    shipping_quote={"id": quote.id, "carrier": quote.carrier, "service": quote.service,
+                                    "price": quote.price.amount, "min_days": quote.min_days,
+                                    "max_days": quote.max_days},
+                    shipping_address=_address_dict(req.address), placed_at=now, paid_at=now if paid else None,
+                ).returning(Order.id)).scalar_one()
+                s.execute(insert(OrderLine), [
+                    {"order_id": order_id, "variant_id": ln.variant_id, "sku": ln.sku, "title": ln.title,
+                     "quantity": ln.quantity, "unit_price": ln.unit_price.amount, "total": ln.total.amount,
+                     "location_id": where[ln.variant_id], "refunded_quantity": 0} for ln in view.lines])
+                s.execute(insert(PaymentTransaction).values(
+                    order_id=order_id, plugin=method.plugin, method=method.id, kind="authorize",
+                    status=result.status, amount=total.amount, currency=total.currency,
+                    provider_reference=result.provider_reference, idempotency_key=pay_key,
+                    message=result.message[:500], created_at=now))
+                s.execute(update(Cart).where(Cart.id == view.cart_id).values(status="converted", updated_at=now))
+                s.execute(update(CheckoutAttempt).where(CheckoutAttempt.id == attempt_id)
+                          .values(status="placed", order_id=order_id))
+                payload = {"order_id": order_id, "reference": draft.reference, "total": total.amount,
+                           "currency": total.currency, "email": email, "channel": view.channel,
+                           "customer_id": req.customer_id}
+                emit(s, "order.placed", payload)
+                if paid:
+                    emit(s, "order.paid", payload)
+                    from comptoir.kernel.services.loyalty import earn_for_order
+
+                    earn_for_order(s, order_id, req.customer_id, total, view.channel)
+                return int(order_id)
+
+        token = _pending_write.set(write)
+        try:
+            results = self.host.pm.hook.order_placement(ctx=None, draft=draft)
+        finally:
+            _pending_write.reset(token)
+        return int(results[0]) if isinstance(results, list) else int(results)
+
+    # ---- helpers ---------------------------------------------------------------
+    def _replay(self, key: str) -> PlacedOrder | None:
+        with self.factory() as s:
+            att = s.scalars(select(CheckoutAttempt).where(CheckoutAttempt.idempotency_key == key)).first()
+            if att is None:
+                return None
+            if att.status == "placed" and att.order_id is not None:
+                order = s.get(Order, att.order_id)
+                assert order is not None
+                pay = s.scalars(select(PaymentTransaction.status).where(
+                    PaymentTransaction.order_id == order.id).order_by(PaymentTransaction.id.desc())).first()  # type: ignore[union-attr]
+                return PlacedOrder(order.id or 0, order.number, order.status, Money(order.total, order.currency),
+                                   pay or "", replayed=True)
+            if att.status in ("declined", "failed"):
+                raise PaymentDeclined(f"this checkout was already declined: {att.error or 'no reason given'}; "
+                                      "use a new idempotency key to try again", field="idempotency_key")
+            if att.status == "abandoned":
+                raise Conflict("this checkout was abandoned; use a new idempotency key", field="idempotency_key")
+            raise Conflict("a checkout with this idempotency key is in progress; retry in a moment",
+                           field="idempotency_key")
+
+    def _abandon(self, attempt_id: int, status: str, error: str) -> None:
+        with transaction(self.factory) as s:
+            stock.release(s, attempt_id)
+            s.execute(update(CheckoutAttempt).where(CheckoutAttempt.id == attempt_id)
+                      .values(status=status, error=error[:500]))
+
+    def _void_quietly(self, method: PaymentMethod, result: PaymentResult, pay_key: str, total: Money) -> None:
+        try:
+            self.host.call_one(method.plugin, "payment_void", payment=PaymentRef(
+                method_id=method.id, provider_reference=result.provider_reference, idempotency_key=pay_key,
+                amount=total))
+        except ComptoirError:
+            pass  # recorded in the journal; the recovery job retries stale attempts
+
+
+def _address_dict(a: Address) -> dict[str, str]:
+    return {"name": a.name, "line1": a.line1, "line2": a.line2, "postal_code": a.postal_code, "city": a.city,
+            "country": a.country.upper(), "phone": a.phone}
+
+
+def _is_unique_violation(exc: Exception) -> bool:
+    from sqlalchemy.exc import IntegrityError
+
+    return isinstance(exc, IntegrityError)
+
+
+_WRITER = _OrderWriter()
+
+
+def recover_stale_attempts(kernel: "Kernel", *, older_than_s: int | None = None) -> int:
+    """Finish what a crash left: void the payment of attempts stuck in ``authorizing``
+    and release their stock. Returns how many attempts were recovered."""
+    age = kernel.settings.reservation_ttl_s if older_than_s is None else older_than_s
+    cutoff = utcnow() - timedelta(seconds=age)
+    with kernel.factory() as s:
+        stale = list(s.scalars(select(CheckoutAttempt).where(CheckoutAttempt.status == "authorizing",
+                                                             CheckoutAttempt.created_at <= cutoff)))
+    done = 0
+    for att in stale:
+        try:
+            kernel.host.call_one(att.payment_plugin, "payment_void", payment=PaymentRef(
+                method_id=att.payment_method, provider_reference="", idempotency_key=f"pay-{att.idempotency_key}",
+                amount=Money(att.amount, att.currency)))
+        except ComptoirError:
+            pass  # a provider that never saw the payment has nothing to void
+        with transaction(kernel.factory) as s:
+            res = s.execute(update(CheckoutAttempt).where(CheckoutAttempt.id == att.id,
+                                                          CheckoutAttempt.status == "authorizing")
+                            .values(status="abandoned", error="recovered after an interruption"))
+            if res.rowcount == 1:  # type: ignore[attr-defined]
+                stock.release(s, att.id or 0)
+                done += 1
+    return done
+
+
+def checkout_service(kernel: "Kernel") -> CheckoutService:
+    svc = kernel.services.get("checkout")
+    if svc is None:
+        svc = kernel.services["checkout"] = CheckoutService(kernel)
+    return svc
+
+
+__all__ = ["CheckoutRequest", "CheckoutService", "PlacedOrder", "rank_quotes", "recover_stale_attempts",
+           "checkout_service", "NotFound"]

@@ -1,0 +1,1 @@
+"""Flat-rate and weight-band shipping."""

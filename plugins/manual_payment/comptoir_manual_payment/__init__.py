@@ -1,0 +1,1 @@
+"""Manual payments: bank transfer and cash on delivery."""
