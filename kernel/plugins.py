@@ -300,11 +300,19 @@ class PluginHost:
     def _bind_ctx(self, rec: PluginRecord, fn: Callable[..., Any]) -> Callable[..., Any]:
         idx = self._ctx_index(fn)
 
+        def with_ctx(args: tuple[Any, ...]) -> tuple[Any, ...]:
+            return args if idx is None else args[:idx] + (rec.ctx,) + args[idx + 1:]
+
+        if inspect.isgeneratorfunction(fn):  # pluggy wrappers must stay generator functions
+            @functools.wraps(fn)
+            def bound_gen(*args: Any) -> Any:
+                return (yield from fn(*with_ctx(args)))
+
+            return bound_gen
+
         @functools.wraps(fn)
         def bound(*args: Any) -> Any:
-            if idx is not None:
-                args = args[:idx] + (rec.ctx,) + args[idx + 1:]
-            return fn(*args)
+            return fn(*with_ctx(args))
 
         return bound
 
