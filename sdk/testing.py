@@ -166,3 +166,30 @@ class FakeProvider:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+def build_release(workdir: Path, plugin_id: str, version: str = "0.1.0", *, key: Any = None,
+                  vendor: str = "acme", edit: Any = None) -> tuple[Path, Path | None]:
+    """Scaffold, build and (when ``key`` is given) sign a plugin release in ``workdir``.
+
+    ``edit(folder)`` may change the scaffolded sources before the build (another hook,
+    another manifest). Returns (wheel, signature file or None).
+    """
+    import re
+
+    from comptoir.sdk.scaffold import scaffold
+    from comptoir.sdk.signing import sign_wheel
+    from comptoir.sdk.wheel import build
+
+    src = workdir / f"{plugin_id}-{version}-src"
+    if src.exists():
+        import shutil
+
+        shutil.rmtree(src)
+    scaffold(src, plugin_id, vendor=vendor)
+    py = src / "pyproject.toml"
+    py.write_text(re.sub(r'(?m)^version = "0.1.0"$', f'version = "{version}"', py.read_text(), count=1))
+    if edit is not None:
+        edit(src)
+    wheel = build(src, workdir / "dist")
+    return wheel, (sign_wheel(wheel, key) if key is not None else None)

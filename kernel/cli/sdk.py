@@ -74,3 +74,43 @@ def sdk_hookdocs(out: Path | None) -> None:
     else:
         hookdocs.write(out)
         click.echo(f"wrote {out}")
+
+
+@sdk.command("build")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="output folder (default PATH/dist)")
+def sdk_build(path: Path, out: Path | None) -> None:
+    """Build the release wheel (manifest injected as .dist-info/comptoir.toml)."""
+    from comptoir.sdk.wheel import build, sha256_file
+
+    wheel = build(path, out or path / "dist")
+    click.echo(f"built {wheel} sha256={sha256_file(wheel)}")
+
+
+DEFAULT_KEY = Path("~/.comptoir/vendor.key")
+
+
+@sdk.command("keygen")
+@click.option("--out", type=click.Path(path_type=Path), default=str(DEFAULT_KEY), show_default=True)
+@click.option("--force", is_flag=True, help="overwrite an existing key")
+def sdk_keygen(out: Path, force: bool) -> None:
+    """Create an Ed25519 signing key; register the printed public key with the marketplace."""
+    from comptoir.sdk.errors import SdkError
+    from comptoir.sdk.signing import generate_key, key_id, save_key
+
+    out = out.expanduser()
+    if out.exists() and not force:
+        raise SdkError(f"{out} exists; pass --force to replace it (the marketplace must then re-approve the new key)")
+    pub = save_key(generate_key(), out)
+    click.echo(f"private key: {out} (keep it secret)\npublic key:  {pub}\nkey id:      {key_id(pub)}")
+
+
+@sdk.command("sign")
+@click.argument("wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", type=click.Path(path_type=Path), default=str(DEFAULT_KEY), show_default=True)
+def sdk_sign(wheel: Path, key: Path) -> None:
+    """Sign WHEEL (sha256 + plugin id + version) into WHEEL.sig."""
+    from comptoir.sdk.signing import load_key, sign_wheel
+
+    sig = sign_wheel(wheel, load_key(key.expanduser()))
+    click.echo(f"signed: {sig}")
