@@ -26,6 +26,7 @@ from sqlmodel import Session
 from comptoir.kernel.credentials.errors import DecryptionFailed, Sealed
 from comptoir.kernel.credentials.keys import LocalKeyProvider
 from comptoir.kernel.credentials.models import KekVersion
+from comptoir.kernel.db import read_only
 
 
 def row_aad(owner: str, account: str, name: str, version: int) -> bytes:
@@ -78,7 +79,11 @@ class Keyring:
         return False
 
     def load(self, *, force: bool = False) -> None:
-        """Unwrap every KEK version; create version 1 on a fresh shop. Raises ``Sealed``."""
+        """Unwrap every KEK version; create version 1 on a fresh shop. Raises ``Sealed``.
+
+        Entry points call it before opening their own transaction: creating version 1
+        writes, and on SQLite a write inside another write transaction would wait on itself.
+        """
         if not force and self._keks and time.monotonic() - self._loaded_at < self._reload_s:
             return
         with self._lock:
@@ -91,8 +96,9 @@ class Keyring:
                 self.sealed_reason = reason
                 raise Sealed(f"credential store is sealed: {reason}")
             try:
-                with self.factory() as s:
-                    rows = list(s.scalars(select(KekVersion)))
+                with read_only(self.factory) as s:  # may run inside a caller's write transaction
+                    rows = [KekVersion(version=r.version, wrapped=r.wrapped, primary=r.primary)
+                            for r in s.execute(select(KekVersion.version, KekVersion.wrapped, KekVersion.primary))]
             except (OperationalError, ProgrammingError):
                 raise Sealed("credential store tables are missing; run `comptoir db upgrade`") from None
             if not rows:
@@ -106,7 +112,7 @@ class Keyring:
 
     def _has_keks(self) -> bool:
         try:
-            with self.factory() as s:
+            with read_only(self.factory) as s:
                 return s.scalars(select(KekVersion.version).limit(1)).first() is not None
         except (OperationalError, ProgrammingError):
             return True  # no tables yet: do not create a key the schema cannot record

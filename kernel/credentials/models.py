@@ -93,7 +93,7 @@ class AuditEntry(SQLModel, table=True):
 
     __tablename__ = "cred_audit"
 
-    id: int = Field(primary_key=True)  # assigned by the appender: id = previous id + 1
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # assigned by the appender: id = previous id + 1
     at: str = Field(max_length=40)  # ISO-8601 UTC, kept as text so the hash input is stable
     actor: str = Field(max_length=120)
     action: str = Field(max_length=40, index=True)

@@ -64,3 +64,43 @@ class RedactingFilter(logging.Filter):
         if clean != message:
             record.msg, record.args = clean, None
         return True
+
+
+# One per process: "every secret this process has decrypted" is a process-wide fact,
+# and several kernels (tests, the SDK's test kernel) may share one interpreter.
+PROCESS_REDACTOR = Redactor()
+_installed = False
+
+
+def install_log_redaction(redactor: Redactor) -> None:
+    """Mask secrets in every log record created from now on, whatever logger or handler.
+
+    A record factory runs for every record that passes the level check, before any
+    handler (pytest's caplog included) sees it; a handler filter would miss handlers
+    added later.
+    """
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)  # type: ignore[arg-type]
+        if redactor._values:
+            try:
+                message = record.getMessage()
+            except Exception:
+                return record
+            clean = redactor(message)
+            if clean != message:
+                record.msg, record.args = clean, None
+            if record.exc_info and record.exc_info[1] is not None:
+                exc = record.exc_info[1]
+                if redactor(str(exc)) != str(exc):  # the traceback would print the secret
+                    record.exc_info = None
+                    record.msg = f"{record.getMessage()} ({type(exc).__name__}; traceback withheld: it held a secret)"
+                    record.args = None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True

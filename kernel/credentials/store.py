@@ -113,6 +113,7 @@ class CredentialStore:
         ``cas`` is the version the caller expects to be current (0: none yet). None
         skips the check (last writer wins), which only the kernel itself uses.
         """
+        self.keyring.load()
         if session is not None:
             return self._put(session, owner, account, name, value, cas, actor, expires_at)
         try:
@@ -175,6 +176,7 @@ class CredentialStore:
     def read(self, owner: str, account: str, name: str, *, actor: str, purpose: str = "secret.read",
              version: int | None = None) -> str:
         """Decrypt one secret for kernel use (audited)."""
+        self.keyring.load()
         with self.factory() as s, s.begin():
             acc = self.account(owner, account, session=s)
             return self.read_in(s, acc, name, actor=actor, purpose=purpose, version=version)[0]

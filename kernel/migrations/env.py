@@ -5,6 +5,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from comptoir.kernel import domain  # noqa: F401  (registers the tables)
+from comptoir.kernel.credentials import models as _credential_models  # noqa: F401  (credential store tables)
 from comptoir.kernel.db import make_engine
 from comptoir.kernel.settings import Settings
 
