@@ -114,3 +114,30 @@ def sdk_sign(wheel: Path, key: Path) -> None:
 
     sig = sign_wheel(wheel, load_key(key.expanduser()))
     click.echo(f"signed: {sig}")
+
+
+@sdk.command("register")
+@click.argument("name")
+@click.option("--marketplace", envvar="COMPTOIR_MARKETPLACE_URL", default="http://127.0.0.1:8100", show_default=True)
+@click.option("--key", type=click.Path(path_type=Path), default=str(DEFAULT_KEY), show_default=True,
+              help="private key whose .pub is registered")
+def sdk_register(name: str, marketplace: str, key: Path) -> None:
+    """Create vendor account NAME with your public key; prints the API token once."""
+    from comptoir.sdk.publish import register
+
+    pub = Path(f"{key.expanduser()}.pub").read_text().strip()
+    out = register(marketplace, name, pub)
+    click.echo(f"vendor {out['vendor']} created; key {out['key_id']} is {out['key_status']}\n"
+               f"token (store it, it is shown once): {out['token']}")
+
+
+@sdk.command("publish")
+@click.argument("wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--marketplace", envvar="COMPTOIR_MARKETPLACE_URL", default="http://127.0.0.1:8100", show_default=True)
+@click.option("--token", envvar="COMPTOIR_VENDOR_TOKEN", required=True, help="vendor API token")
+def sdk_publish(wheel: Path, marketplace: str, token: str) -> None:
+    """Upload WHEEL and WHEEL.sig to the marketplace."""
+    from comptoir.sdk.publish import publish
+
+    out = publish(marketplace, wheel, token)
+    click.echo(f"published {out['plugin']} {out['version']} sha256={out['sha256']}")
