@@ -72,8 +72,23 @@ def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
             session.rollback()
 
 
+@contextmanager
+def write_conn(engine: Engine) -> Iterator[Any]:
+    """A Core connection in a transaction (hot paths skip the ORM session's overhead)."""
+    with engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def read_conn(engine: Engine) -> Iterator[Any]:
+    """A Core connection for reads; on SQLite its transaction never takes the write lock."""
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_begin="DEFERRED")
+        yield conn
+
+
 def dispose(engine: Engine) -> None:
     engine.dispose()
 
 
-__all__ = ["make_engine", "session_factory", "transaction", "read_only", "dispose", "NullPool"]
+__all__ = ["make_engine", "session_factory", "transaction", "read_only", "write_conn", "read_conn", "dispose", "NullPool"]

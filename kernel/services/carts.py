@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import delete, select
+from typing import Any
+
+from sqlalchemy import bindparam, case, delete, insert, select, update
 from sqlmodel import Session
 
 from comptoir.kernel.domain import Cart, CartLine, Product, Variant
@@ -15,20 +17,22 @@ from comptoir.kernel.types import Address, CartLineView, CartView
 MAX_QUANTITY = 999
 
 
-def create_cart(session: Session, currency: str = "EUR", *, channel: str = "web",
+def create_cart(session: Any, currency: str = "EUR", *, channel: str = "web",
                 customer_id: int | None = None, email: str = "") -> Cart:
-    cart = Cart(token=secrets.token_urlsafe(24), currency=check_currency(currency), channel=channel,
-                customer_id=customer_id, email=email, updated_at=utcnow())
-    session.add(cart)
-    session.flush()
-    return cart
+    """A new open cart. ``session`` may be a Session or a Connection."""
+    now = utcnow()
+    values = {"token": secrets.token_urlsafe(24), "currency": check_currency(currency), "channel": channel,
+              "customer_id": customer_id, "email": email, "status": "open", "created_at": now, "updated_at": now}
+    cart_id = session.execute(insert(Cart).returning(Cart.id), values).scalar_one()
+    return Cart(id=cart_id, **values)
 
 
-def get_cart(session: Session, token: str, *, for_update: bool = False) -> Cart:
-    q = select(Cart).where(Cart.token == token)
+def get_cart(session: Any, token: str, *, for_update: bool = False) -> Cart:
     if for_update:
-        q = q.with_for_update()
-    cart = session.scalars(q).first()
+        cart = session.scalars(select(Cart).where(Cart.token == token).with_for_update()).first()
+    else:
+        # a light row with the cart's attributes: reads need no ORM object
+        cart = session.execute(_CART_BY_TOKEN, {"token": token}).first()
     if cart is None:
         raise NotFound(f"no cart with token {token[:6]}…; create one first", field="cart")
     return cart
@@ -73,31 +77,63 @@ def set_line(session: Session, cart: Cart, *, sku: str | None = None, variant_id
     session.flush()
 
 
-def add_item(session: Session, cart: Cart, *, sku: str | None = None, variant_id: int | None = None,
+# Prebuilt statements for the hot path: building a statement costs more than running it.
+_VARIANT_BY_SKU = (select(Variant.id, Variant.currency, Product.active)
+                   .join(Product, Product.id == Variant.product_id).where(Variant.sku == bindparam("sku")))
+_VARIANT_BY_ID = (select(Variant.id, Variant.currency, Product.active)
+                  .join(Product, Product.id == Variant.product_id).where(Variant.id == bindparam("vid")))
+_BUMP_LINE = (update(CartLine).where(CartLine.cart_id == bindparam("cid"), CartLine.variant_id == bindparam("vid"))
+              .values(quantity=case((CartLine.quantity + bindparam("q") > MAX_QUANTITY, MAX_QUANTITY),
+                                    else_=CartLine.quantity + bindparam("q"))))
+_NEW_LINE = insert(CartLine)
+_TOUCH_CART = update(Cart).where(Cart.id == bindparam("cid")).values(updated_at=bindparam("now"))
+
+
+def add_item(session: Any, cart: Cart, *, sku: str | None = None, variant_id: int | None = None,
              quantity: int = 1) -> None:
-    """Add ``quantity`` to a line (creating it)."""
+    """Add ``quantity`` to a line (creating it). ``session`` may be a Session or a Connection."""
     _check_quantity(quantity)
-    if variant_id is None and sku:
-        variant_id = session.scalars(select(Variant.id).where(Variant.sku == sku)).first()
-        if variant_id is None:
+    if quantity == 0:
+        return
+    if cart.status != "open":
+        raise Conflict(f"cart is {cart.status}; start a new cart", field="cart")
+    if variant_id is None:
+        if not sku:
+            raise ValidationFailed("give a sku or a variant_id", field="sku")
+        row = session.execute(_VARIANT_BY_SKU, {"sku": sku}).first()
+        if row is None:
             raise NotFound(f"no product variant with SKU {sku!r}", field="sku")
-    current = session.scalars(select(CartLine.quantity).where(CartLine.cart_id == cart.id,
-                                                              CartLine.variant_id == variant_id)).first() or 0
-    set_line(session, cart, sku=sku, variant_id=variant_id, quantity=min(current + quantity, MAX_QUANTITY))
+    else:
+        row = session.execute(_VARIANT_BY_ID, {"vid": variant_id}).first()
+        if row is None:
+            raise NotFound(f"no product variant {variant_id}", field="variant_id")
+    vid, currency, active = row
+    if currency != cart.currency:
+        raise ValidationFailed(f"variant is priced in {currency}, the cart in {cart.currency}", field="variant_id")
+    if not active:
+        raise Conflict(f"{sku or vid} is not for sale", field="sku")
+    if session.execute(_BUMP_LINE, {"cid": cart.id, "vid": vid, "q": quantity}).rowcount == 0:
+        session.execute(_NEW_LINE, {"cart_id": cart.id, "variant_id": vid, "quantity": quantity})
+    session.execute(_TOUCH_CART, {"cid": cart.id, "now": utcnow()})
 
 
 def clear(session: Session, cart: Cart) -> None:
     session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
 
 
-def cart_view(session: Session, cart: Cart, address: Address | None = None) -> CartView:
+_CART_LINES = (
+    select(CartLine.variant_id, CartLine.quantity, Variant.sku, Variant.title, Variant.price_amount,
+           Variant.currency, Variant.weight_grams, Product.title.label("product_title"))  # type: ignore[attr-defined]
+    .join(Variant, Variant.id == CartLine.variant_id).join(Product, Product.id == Variant.product_id)
+    .where(CartLine.cart_id == bindparam("cid")).order_by(CartLine.id)
+)
+_CART_BY_TOKEN = select(Cart.id, Cart.token, Cart.currency, Cart.channel, Cart.status, Cart.email,
+                        Cart.customer_id).where(Cart.token == bindparam("token"))
+
+
+def cart_view(session: Any, cart: Cart, address: Address | None = None) -> CartView:
     """The cart with current prices, as plugins see it (one query)."""
-    rows = session.execute(
-        select(CartLine.variant_id, CartLine.quantity, Variant.sku, Variant.title, Variant.price_amount,
-               Variant.currency, Variant.weight_grams, Product.title.label("product_title"))  # type: ignore[attr-defined]
-        .join(Variant, Variant.id == CartLine.variant_id).join(Product, Product.id == Variant.product_id)
-        .where(CartLine.cart_id == cart.id).order_by(CartLine.id)
-    ).all()
+    rows = session.execute(_CART_LINES, {"cid": cart.id}).all()
     lines = tuple(
         CartLineView(variant_id=r.variant_id, sku=r.sku,
                      title=f"{r.product_title} — {r.title}" if r.title else r.product_title,

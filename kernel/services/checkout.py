@@ -22,10 +22,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from comptoir.kernel.db import transaction
+from comptoir.kernel.db import read_conn, transaction, write_conn
 from comptoir.kernel.domain import Cart, CheckoutAttempt, Order, OrderLine, PaymentTransaction
 from comptoir.kernel.domain.base import utcnow
 from comptoir.kernel.errors import (
@@ -96,6 +96,10 @@ def rank_quotes(quotes: list[ShippingQuote]) -> list[ShippingQuote]:
 _pending_write: contextvars.ContextVar[Callable[[], int]] = contextvars.ContextVar("comptoir_pending_write")
 
 
+class _Replay(Exception):
+    """Internal: the idempotency key was seen before."""
+
+
 class _OrderWriter:
     @hookimpl
     def order_placement(self, ctx: Any, draft: OrderDraft) -> int:
@@ -113,12 +117,14 @@ class CheckoutService:
             self.host.pm.register(_WRITER, name="kernel-order-writer")
 
     # ---- what the shopper chooses from ---------------------------------------
-    def _view(self, cart_token: str, address: Address | None = None) -> CartView:
-        with self.factory() as s:
-            cart = get_cart(s, cart_token)
+    def _view(self, cart_token: str, address: Address | None = None, *, replay_key: str = "") -> CartView:
+        with read_conn(self.kernel.engine) as c:
+            if replay_key and c.execute(_ATTEMPT_BY_KEY, {"key": replay_key}).first() is not None:
+                raise _Replay()
+            cart = get_cart(c, cart_token)
             if cart.status != "open":
                 raise Conflict(f"this cart is {cart.status}; start a new one", field="cart")
-            view = cart_view(s, cart, address)
+            view = cart_view(c, cart, address)
         if not view.lines:
             raise ValidationFailed("the cart is empty; add a product first", field="cart")
         return view
@@ -154,11 +160,14 @@ class CheckoutService:
         key = req.idempotency_key or secrets.token_hex(16)
         if len(key) > 100:
             raise ValidationFailed("idempotency_key is at most 100 characters", field="idempotency_key")
-        earlier = self._replay(key)
-        if earlier is not None:
-            return earlier
+        try:  # one read answers both "was this key used?" and "what is in the cart?"
+            view = self._view(req.cart_token, req.address, replay_key=key)
+        except (_Replay, Conflict):
+            earlier = self._replay(key)
+            if earlier is not None:
+                return earlier
+            raise
 
-        view = self._view(req.cart_token, req.address)
         quote = next((q for q in self._quotes(view, req.address) if q.id == req.shipping_quote_id), None)
         if quote is None:
             raise ValidationFailed(f"shipping option {req.shipping_quote_id!r} is not offered for this cart and "
@@ -173,12 +182,12 @@ class CheckoutService:
         # 1. attempt + reservations
         expires = utcnow() + timedelta(seconds=self.kernel.settings.reservation_ttl_s)
         try:
-            with transaction(self.factory) as s:
-                attempt_id = s.execute(insert(CheckoutAttempt).values(
+            with write_conn(self.kernel.engine) as c:
+                attempt_id = c.execute(_NEW_ATTEMPT, dict(
                     reference=reference, idempotency_key=key, cart_id=view.cart_id, status="authorizing",
                     payment_plugin=method.plugin, payment_method=method.id, amount=total.amount,
-                    currency=total.currency, created_at=utcnow()).returning(CheckoutAttempt.id)).scalar_one()
-                stock.reserve(s, attempt_id, [(ln.variant_id, ln.quantity) for ln in view.lines], expires)
+                    currency=total.currency, order_id=None, error="", created_at=utcnow())).scalar_one()
+                stock.reserve(c, attempt_id, [(ln.variant_id, ln.quantity) for ln in view.lines], expires)
         except ComptoirError:
             raise
         except Exception as exc:
@@ -235,11 +244,11 @@ class CheckoutService:
 
         def write() -> int:
             now = utcnow()
-            with transaction(self.factory) as s:
+            with write_conn(self.kernel.engine) as s:
                 held = stock.commit_reservations(s, attempt_id)
                 where = {h.variant_id: h.location_id for h in held}
                 paid = result.status == "captured"
-                order_id = s.execute(insert(Order).values(
+                order_id = s.execute(_NEW_ORDER, dict(
                     reference=draft.reference, customer_id=req.customer_id, email=email,
                     status="paid" if paid else "placed", channel=view.channel, currency=view.currency,
                     subtotal=view.subtotal.amount, shipping_total=quote.price.amount, total=total.amount,
@@ -249,19 +258,19 @@ class CheckoutService:
                                     "price": quote.price.amount, "min_days": quote.min_days,
                                     "max_days": quote.max_days},
                     shipping_address=_address_dict(req.address), placed_at=now, paid_at=now if paid else None,
-                ).returning(Order.id)).scalar_one()
-                s.execute(insert(OrderLine), [
+                    discount_total=0, refunded_total=0, fulfilled_at=None, cancelled_at=None,
+                )).scalar_one()
+                s.execute(_NEW_LINES, [
                     {"order_id": order_id, "variant_id": ln.variant_id, "sku": ln.sku, "title": ln.title,
                      "quantity": ln.quantity, "unit_price": ln.unit_price.amount, "total": ln.total.amount,
                      "location_id": where[ln.variant_id], "refunded_quantity": 0} for ln in view.lines])
-                s.execute(insert(PaymentTransaction).values(
+                s.execute(_NEW_PAYMENT, dict(
                     order_id=order_id, plugin=method.plugin, method=method.id, kind="authorize",
                     status=result.status, amount=total.amount, currency=total.currency,
                     provider_reference=result.provider_reference, idempotency_key=pay_key,
                     message=result.message[:500], created_at=now))
-                s.execute(update(Cart).where(Cart.id == view.cart_id).values(status="converted", updated_at=now))
-                s.execute(update(CheckoutAttempt).where(CheckoutAttempt.id == attempt_id)
-                          .values(status="placed", order_id=order_id))
+                s.execute(_CONVERT_CART, {"cid": view.cart_id, "now": now})
+                s.execute(_ATTEMPT_PLACED, {"aid": attempt_id, "oid": order_id})
                 payload = {"order_id": order_id, "reference": draft.reference, "total": total.amount,
                            "currency": total.currency, "email": email, "channel": view.channel,
                            "customer_id": req.customer_id}
@@ -328,6 +337,16 @@ def _is_unique_violation(exc: Exception) -> bool:
 
 
 _WRITER = _OrderWriter()
+
+# Prebuilt statements of the hot path (see carts.py: building costs more than running).
+_NEW_ATTEMPT = insert(CheckoutAttempt).returning(CheckoutAttempt.id)
+_NEW_ORDER = insert(Order).returning(Order.id)
+_NEW_LINES = insert(OrderLine)
+_NEW_PAYMENT = insert(PaymentTransaction)
+_CONVERT_CART = update(Cart).where(Cart.id == bindparam("cid")).values(status="converted", updated_at=bindparam("now"))
+_ATTEMPT_PLACED = (update(CheckoutAttempt).where(CheckoutAttempt.id == bindparam("aid"))
+                   .values(status="placed", order_id=bindparam("oid")))
+_ATTEMPT_BY_KEY = select(CheckoutAttempt.id).where(CheckoutAttempt.idempotency_key == bindparam("key"))
 
 
 def recover_stale_attempts(kernel: "Kernel", *, older_than_s: int | None = None) -> int:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
 from comptoir.kernel.domain import Location, Reservation, StockLevel, StockMove, Variant
@@ -17,7 +19,7 @@ from comptoir.kernel.errors import NotFound, OutOfStock, ValidationFailed
 from comptoir.kernel.services.outbox import emit
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Held:
     variant_id: int
     location_id: int
@@ -100,16 +102,36 @@ def availability(session: Session, variant_ids: list[int]) -> dict[int, dict[int
     return out
 
 
-def reserve(session: Session, attempt_id: int, wants: list[tuple[int, int]], expires_at: datetime,
+# Fast path: one statement picks the best online location that has enough units and
+# takes them. The outer WHERE re-checks availability on the row it locks, so under a
+# race it touches nothing (rowcount 0) and we fall back to trying each location.
+_BEST_ONLINE = (select(StockLevel.location_id).join(Location, Location.id == StockLevel.location_id)
+                .where(StockLevel.variant_id == bindparam("vid"),
+                       StockLevel.on_hand - StockLevel.reserved >= bindparam("q"),
+                       Location.ships_online.is_(True))  # type: ignore[attr-defined]
+                .order_by(Location.priority, Location.id).limit(1).scalar_subquery())
+_HOLD_BEST = (update(StockLevel).where(StockLevel.variant_id == bindparam("vid"),
+                                       StockLevel.location_id == _BEST_ONLINE,
+                                       StockLevel.on_hand - StockLevel.reserved >= bindparam("q"))
+              .values(reserved=StockLevel.reserved + bindparam("q")).returning(StockLevel.location_id))
+
+
+def reserve(session: Any, attempt_id: int, wants: list[tuple[int, int]], expires_at: datetime,
             *, online_only: bool = True, location_id: int | None = None) -> list[Held]:
     """Hold ``(variant_id, quantity)`` pairs for a checkout attempt.
 
     Each line is served from one location, tried in priority order; the conditional
     UPDATE either takes the units or touches nothing. Raises ``OutOfStock`` (and the
     caller's transaction rolls back every hold) when a line cannot be served.
+    ``session`` may be a Session or a Connection.
     """
     held: list[Held] = []
     for variant_id, quantity in wants:
+        if online_only and location_id is None:
+            loc = session.execute(_HOLD_BEST, {"vid": variant_id, "q": quantity}).scalar()
+            if loc is not None:
+                held.append(Held(variant_id, loc, quantity))
+                continue
         q = (select(StockLevel.location_id).join(Location, Location.id == StockLevel.location_id)
              .where(StockLevel.variant_id == variant_id, StockLevel.on_hand - StockLevel.reserved >= quantity)
              .order_by(Location.priority, Location.id))
@@ -146,18 +168,24 @@ def release(session: Session, attempt_id: int) -> int:
     return len(rows)
 
 
-def commit_reservations(session: Session, attempt_id: int) -> list[Held]:
+_TAKE_HELD = (delete(Reservation).where(Reservation.attempt_id == bindparam("aid"))
+              .returning(Reservation.variant_id, Reservation.location_id, Reservation.quantity))
+_SELL = (update(StockLevel).where(StockLevel.variant_id == bindparam("vid"), StockLevel.location_id == bindparam("lid"))
+         .values(on_hand=StockLevel.on_hand - bindparam("q"), reserved=StockLevel.reserved - bindparam("q"))
+         .returning(StockLevel.on_hand, StockLevel.reserved, StockLevel.low_threshold))
+
+
+def commit_reservations(session: Any, attempt_id: int) -> list[Held]:
     """Turn an attempt's holds into a sale: units leave ``on_hand`` and ``reserved`` together."""
-    rows = session.execute(select(Reservation.variant_id, Reservation.location_id, Reservation.quantity)
-                           .where(Reservation.attempt_id == attempt_id)).all()
-    for r in rows:
-        session.execute(update(StockLevel).where(StockLevel.variant_id == r.variant_id,
-                                                 StockLevel.location_id == r.location_id)
-                        .values(on_hand=StockLevel.on_hand - r.quantity, reserved=StockLevel.reserved - r.quantity))
-    session.execute(delete(Reservation).where(Reservation.attempt_id == attempt_id))
-    held = [Held(r.variant_id, r.location_id, r.quantity) for r in rows]
-    for h in held:
-        _maybe_low(session, h.variant_id, h.location_id)
+    from comptoir.kernel.services.outbox import emit
+
+    held = sorted(Held(*r) for r in session.execute(_TAKE_HELD, {"aid": attempt_id}))
+    for h in held:  # sorted: concurrent sales lock stock rows in one order (no deadlock)
+        on_hand, reserved, low = session.execute(_SELL, {"vid": h.variant_id, "lid": h.location_id,
+                                                         "q": h.quantity}).one()
+        if low and on_hand - reserved <= low:
+            emit(session, "stock.low", {"variant_id": h.variant_id, "location_id": h.location_id,
+                                        "available": on_hand - reserved})
     return held
 
 
