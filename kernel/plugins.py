@@ -322,28 +322,30 @@ class PluginHost:
         journal = self.journal
         name = rec.name
 
+        record = journal.record_ns
+        perf = time.perf_counter_ns
+
         @functools.wraps(fn)
         def isolated(*args: Any) -> Any:
             breaker = rec.breaker
-            if not breaker.allow():
-                journal.record(name, hook, 0, "skipped", "circuit breaker open after repeated failures")
+            if breaker.failures >= breaker.threshold and not breaker.allow():
+                record(name, hook, perf(), 0, "skipped", "circuit breaker open after repeated failures")
                 if _targeted.get():
                     raise PluginError(f"plugin {name!r} is paused after repeated failures; "
                                       "see `comptoir journal --plugin " + name + "`", plugin=name, hook=hook)
                 return None
             if idx is not None:
                 args = args[:idx] + (rec.ctx,) + args[idx + 1:]
-            t0 = time.perf_counter_ns()
+            t0 = perf()
             try:
                 result = fn(*args)
             except ScopeDenied as exc:
-                journal.record(name, hook, (time.perf_counter_ns() - t0) // 1000, "denied", exc.message)
+                record(name, hook, t0, (perf() - t0) // 1000, "denied", exc.message)
                 if _targeted.get():
                     raise
                 return None
             except Exception as exc:
-                journal.record(name, hook, (time.perf_counter_ns() - t0) // 1000, "error",
-                               f"{type(exc).__name__}: {exc}")
+                record(name, hook, t0, (perf() - t0) // 1000, "error", f"{type(exc).__name__}: {exc}")
                 breaker.failure()
                 if breaker.failures in (1, breaker.threshold):  # first failure and breaker opening
                     log.warning("plugin %s failed in %s: %s (%d in a row)", name, hook,
@@ -352,16 +354,17 @@ class PluginHost:
                     raise PluginError(f"plugin {name!r} failed in {hook}: {journal.redact(str(exc))[:300]}",
                                       plugin=name, hook=hook) from None
                 return None
-            elapsed = time.perf_counter_ns() - t0
+            elapsed = perf() - t0
             if elapsed > budget_ns:
-                journal.record(name, hook, elapsed // 1000, "timeout", f"took {elapsed // 1_000_000} ms, "
-                               f"budget {budget_ns // 1_000_000} ms")
+                record(name, hook, t0, elapsed // 1000, "timeout",
+                       f"took {elapsed // 1_000_000} ms, budget {budget_ns // 1_000_000} ms")
                 breaker.failure()
                 if not policy.side_effects:
                     return None  # a late quote or score is dropped; a late payment is kept
                 return result
-            journal.record(name, hook, elapsed // 1000, "ok")
-            breaker.success()
+            record(name, hook, t0, elapsed // 1000, "ok", "")
+            if breaker.failures:
+                breaker.success()
             return result
 
         return isolated
