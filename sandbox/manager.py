@@ -181,6 +181,9 @@ class SandboxManager:
 
         # Persisting writes the database: not from inside a caller's (maybe open) transaction.
         def persist() -> None:
+            current = host.records.get(name)
+            if current is None or current.enabled:
+                return  # re-enabled (or removed) in the meantime: the admin's choice wins
             try:
                 host.disable(name)
             except Exception as exc:  # the in-memory state already holds; next boot re-checks

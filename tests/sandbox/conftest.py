@@ -24,8 +24,8 @@ from comptoir.sandbox.supervisor import SandboxLimits
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 ADDRESS = Address(name="Ada Martin", line1="3 rue des Lilas", postal_code="75011", city="Paris", country="FR")
 
-# Small on purpose: a memory bomb stops at 384 MiB, a hung call after 1 s.
-TEST_LIMITS = SandboxLimits(memory_bytes=384 * 1024 * 1024, cpu_seconds=5, open_files=64, file_bytes=1024 * 1024,
+# Small on purpose: a memory bomb stops at 128 MiB, a hung call after 1 s.
+TEST_LIMITS = SandboxLimits(memory_bytes=128 * 1024 * 1024, cpu_seconds=5, open_files=64, file_bytes=1024 * 1024,
                             processes=16, max_out=256 * 1024, call_timeout_s=1.0, max_failures=3,
                             backoff_base_s=0.0)
 
@@ -74,11 +74,19 @@ def build_shop(tmp: Path) -> Shop:
     upgrade(engine)
     engine.dispose()
     home = tmp / "home"
-    kernel = Kernel(Settings(home=home, database_url=url, hook_timeout_ms=5000)).boot()
+    settings = Settings(home=home, database_url=url, hook_timeout_ms=5000)
     key_file = home / "master.key"
-    if not key_file.exists():  # the credential store creates it on first boot; make sure it is there
+    try:  # a real master key file, where the credential store keeps it
+        from comptoir.kernel.credentials.keys import ensure_master_key
+
+        ensure_master_key(settings)
+    except ImportError:
+        pass
+    if not key_file.exists():
+        home.mkdir(parents=True, exist_ok=True)
         key_file.write_text("master-key-canary-" + os.urandom(8).hex())
         key_file.chmod(0o600)
+    kernel = Kernel(settings).boot()
     manager: SandboxManager = kernel.services["sandbox"]
     manager.limits = TEST_LIMITS
     with transaction(kernel.factory) as s:

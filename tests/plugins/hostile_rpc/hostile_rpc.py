@@ -38,6 +38,15 @@ class HostileRpc:
             os.write(fd, struct.pack(">I", len(body)) + body)
             return {"sent": "forged"}
         if widget_id == "unknown_type":  # a well-formed answer naming a type the kernel must not build
+            # The plugin owns its process: it rewires the worker's encoder to send a raw tag.
+            import comptoir.sandbox.wire as wire
+
+            original = wire.encode
+
+            def forge(value: Any, depth: int = 0) -> Any:
+                return value if isinstance(value, dict) and value.get("__t") == "Kernel" else original(value, depth)
+
+            wire.encode = forge
             return {"__t": "Kernel", "settings": 1}
         if widget_id == "slow_drip":
             os.write(fd, struct.pack(">I", 100) + b"{")

@@ -1,0 +1,83 @@
+"""The isolation report (CLI and admin), and adopting untrusted discovered plugins."""
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import EntryPoint
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from comptoir.kernel.cli.base import cli
+from comptoir.kernel.manifest import manifest_from_pyproject
+from comptoir.kernel.plugins import PluginRecord
+from comptoir.sandbox import landlock
+from comptoir.sandbox.report import EXPECTED_LAYERS, sandbox_report
+from tests.sandbox.conftest import PLUGINS, Shop
+
+
+def _userns_available() -> bool:
+    try:
+        return int(Path("/proc/sys/user/max_user_namespaces").read_text()) > 0
+    except OSError:
+        return False
+
+
+def test_report_lists_every_layer_and_says_what_applied(shop: Shop) -> None:
+    reports = {r["plugin"]: r for r in sandbox_report(shop.kernel)}
+    good = reports["sandboxed-good"]
+    assert good["enabled"] and good["state"] == "running" and good["pid"]
+    assert [x["name"] for x in good["layers"]] == list(EXPECTED_LAYERS)
+    assert all(x["detail"] for x in good["layers"])
+    by_name = {x["name"]: x for x in good["layers"]}
+    # What this machine must provide, checked independently of the worker's own claim.
+    assert by_name["landlock"]["applied"] is (landlock.abi_version() > 0)
+    assert by_name["namespaces"]["applied"] is _userns_available()
+    assert by_name["seccomp"]["applied"] and by_name["rlimits"]["applied"]
+    if landlock.abi_version() >= 6 and _userns_available():
+        assert good["fully_isolated"] is True
+    assert "widget_data" in good["hooks"] and good["limits"]["call_timeout_s"] == 1.0
+
+
+def test_report_says_when_a_layer_was_not_applied(shop: Shop) -> None:
+    name = shop.add("hostile_files", namespaces=False)
+    report = {r["plugin"]: r for r in sandbox_report(shop.kernel)}[name]
+    layer = {x["name"]: x for x in report["layers"]}["namespaces"]
+    assert layer["applied"] is False and "disabled by configuration" in layer["detail"]
+    assert report["fully_isolated"] is False
+    shop.add("hostile_files")
+
+
+def test_cli_report_probes_the_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPTOIR_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("COMPTOIR_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(cli, ["sandbox", "report", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["plugins"] == []  # no untrusted plugin is installed in this environment
+    assert [x["name"] for x in data["machine_probe"]] == list(EXPECTED_LAYERS)
+    text = CliRunner().invoke(cli, ["sandbox", "report"])
+    assert text.exit_code == 0 and "seccomp" in text.output and "applied" in text.output
+
+
+def test_untrusted_discovered_plugin_is_adopted_into_the_sandbox(shop: Shop, monkeypatch: Any) -> None:
+    monkeypatch.syspath_prepend(str(PLUGINS / "sandboxed_good"))
+    manifest = manifest_from_pyproject(PLUGINS / "sandboxed_good" / "pyproject.toml")
+    manifest = manifest.model_copy(update={"id": "adopted-good"})
+    ep = EntryPoint(name="adopted-good", value="sandboxed_good:plugin", group="comptoir.plugins")
+    trusted = manifest.model_copy(update={"id": "trusted-one", "trusted": True})
+    records = [PluginRecord(manifest.id, manifest, ep.load), PluginRecord(trusted.id, trusted, ep.load)]
+    shop.kernel.host.records.update({r.name: r for r in records})
+    try:
+        assert shop.sandbox.adopt(records) == ["adopted-good"]
+        assert "sandboxed_good" not in sys.modules  # located, never imported in the kernel
+        rec = shop.kernel.host.records["adopted-good"]
+        assert rec.source == "sandbox" and not rec.enabled
+        shop.kernel.host.enable("adopted-good")
+        assert shop.kernel.host.call_one("adopted-good", "widget_data", widget_id="x", config={}) == {"widget": "x"}
+        assert shop.kernel.host.records["trusted-one"].source == "entry-point"
+    finally:
+        shop.kernel.host.forget("adopted-good")
+        shop.kernel.host.forget("trusted-one")
