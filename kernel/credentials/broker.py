@@ -23,7 +23,8 @@ from sqlmodel import Session
 from comptoir.kernel.credentials.errors import BrokerError, CredentialNotFound
 from comptoir.kernel.credentials.oauth import OAuthConnector
 from comptoir.kernel.credentials.redact import MASK, Redactor
-from comptoir.kernel.credentials.rights import allowed_in
+from comptoir.kernel.credentials.fastpath import Raw
+from comptoir.kernel.credentials.keyring import Envelope, row_aad
 from comptoir.kernel.credentials.store import CredentialStore
 from comptoir.kernel.errors import ScopeDenied
 
@@ -45,33 +46,48 @@ class Broker:
     """Kernel-side credential use: rights, decryption, audit, refresh."""
 
     def __init__(self, factory: sessionmaker[Session], store: CredentialStore, oauth: OAuthConnector,
-                 redactor: Redactor, journal: Any) -> None:
+                 redactor: Redactor, journal: Any, raw: Raw) -> None:
         self.factory = factory
         self.store = store
         self.oauth = oauth
         self.redactor = redactor
         self.journal = journal
+        self.raw = raw
         self.client = httpx.Client(timeout=30.0, follow_redirects=False, trust_env=False)
 
     def check_host(self, plugin: str, host: str, port: int | None) -> None:
         right = f"host:{host}" if port is None else f"host:{host}:{port}"
-        with self.factory() as s:
-            if not allowed_in(s, plugin, right):
+        with self.raw.reading() as cur:
+            if not self.raw.allowed(cur, plugin, right):
                 raise ScopeDenied(plugin, f"host:{host}")
 
     def credential(self, plugin: str, account: str, *, purpose: str = "use", actor: str | None = None) -> Credential:
-        """Check ``account:<name>``, decrypt its secret and audit the use, in one transaction."""
+        """Check ``account:<name>``, decrypt its secret and audit the use, in one transaction.
+
+        Only the plugin's own accounts are looked up (owner = plugin), so naming
+        another plugin's account finds nothing.
+        """
         actor = actor or f"plugin:{plugin}"
-        self.store.keyring.load()
-        with self.factory() as s, s.begin():
-            if not allowed_in(s, plugin, f"account:{account}"):
-                raise ScopeDenied(plugin, f"account:{account}")
-            acc = self.store.account(plugin, account, session=s)  # only the plugin's own accounts
-            field = SECRET_FIELD[acc.kind]
-            value, version, expires_at = self.store.read_in(s, acc, field, actor=actor, purpose=purpose)
-        if acc.kind == "oauth2" and not self.oauth.fresh(expires_at):
-            value = self.oauth.refresh(acc, version, actor=actor)
-        return Credential(int(acc.id), acc.kind, dict(acc.config), value)  # type: ignore[arg-type]
+        keyring = self.store.keyring
+        keyring.load()
+        with self.raw.transaction() as cur:
+            row = self.raw.secret_row(cur, plugin, account)
+            if (row is None or not row["granted"]) and not self.raw.allowed(cur, plugin, f"account:{account}"):
+                raise ScopeDenied(plugin, f"account:{account}")  # denied before "not found": no probing
+            if row is None or row["status"] == "deleted" or row["state"] != "active":
+                raise CredentialNotFound(f"plugin {plugin!r} has no usable account {account!r}; connect it with "
+                                         f"`comptoir credentials set {plugin} {account}` or in the admin",
+                                         field="account")
+            value = keyring.open(Envelope(row["kek_version"], row["wrapped_dek"], row["ciphertext"]),
+                                 row_aad(plugin, account, row["name"], row["version"])).decode()
+            self.redactor.add(value)
+            self.raw.append_audit(cur, actor=actor, action=purpose, plugin=plugin,
+                                  target=f"account:{row['account_id']}",
+                                  detail={"secret": row["name"], "version": row["version"]})
+        if row["kind"] == "oauth2" and not self.oauth.fresh(row["expires_at"]):
+            acc = self.store.account(plugin, account)
+            value = self.oauth.refresh(acc, row["version"], actor=actor)
+        return Credential(int(row["account_id"]), row["kind"], row["config"], value)
 
     def close(self) -> None:
         self.client.close()

@@ -96,8 +96,10 @@ class AuditEntry(SQLModel, table=True):
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # assigned by the appender: id = previous id + 1
     at: str = Field(max_length=40)  # ISO-8601 UTC, kept as text so the hash input is stable
     actor: str = Field(max_length=120)
-    action: str = Field(max_length=40, index=True)
-    plugin: str = Field(default="", max_length=64, index=True)
+    # no secondary indexes: every credential use appends a row, and each index is one
+    # more page written per commit; listing by plugin or action is a rare admin scan
+    action: str = Field(max_length=40)
+    plugin: str = Field(default="", max_length=64)
     target: str = Field(default="", max_length=200)
     detail: dict[str, Any] = json_column()
     prev_hash: str = Field(max_length=64)

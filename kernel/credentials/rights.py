@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from comptoir.kernel.credentials import audit
+from comptoir.kernel.credentials.fastpath import Raw
 from comptoir.kernel.credentials.models import Grant, RightsReview
 from comptoir.kernel.domain.base import utcnow
 from comptoir.kernel.manifest import Manifest
@@ -53,15 +54,16 @@ def candidates(right: str) -> list[str]:
 class DbRights(ManifestRights):
     """Grants per plugin per right, stored in ``cred_grant``."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], raw: Raw | None = None) -> None:
         super().__init__()
         self.factory = factory
+        self.raw = raw or Raw(factory.kw["bind"])
 
     # ---- checks -------------------------------------------------------------------
     def allowed(self, plugin: str, right: str) -> bool:
         """True when ``plugin`` holds ``right`` right now (one indexed read, no cache)."""
-        with self.factory() as s:
-            return allowed_in(s, plugin, right)
+        with self.raw.reading() as cur:
+            return self.raw.allowed(cur, plugin, right)
 
     def rights(self, plugin: str) -> list[Grant]:
         with self.factory() as s:

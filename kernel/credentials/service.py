@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from comptoir.kernel.credentials import audit, rotation
 from comptoir.kernel.credentials.broker import Broker, BrokeredHttp, PluginCredentials
+from comptoir.kernel.credentials.fastpath import Raw
 from comptoir.kernel.credentials.keyring import Keyring
 from comptoir.kernel.credentials.keys import ensure_master_key, provider_for
 from comptoir.kernel.credentials.oauth import OAuthConnector
@@ -31,9 +32,10 @@ class Credentials:
         self.redactor = redactor
         self.keyring = Keyring(factory, provider_for(settings), bootstrap=lambda: self._bootstrap())
         self.store = CredentialStore(factory, self.keyring, redactor)
-        self.rights = DbRights(factory)
+        self.raw = Raw(factory.kw["bind"])
+        self.rights = DbRights(factory, self.raw)
         self.oauth = OAuthConnector(factory, self.store)
-        self.broker = Broker(factory, self.store, self.oauth, redactor, journal)
+        self.broker = Broker(factory, self.store, self.oauth, redactor, journal, self.raw)
 
     def _bootstrap(self) -> None:
         ensure_master_key(self.settings)
@@ -74,3 +76,4 @@ class Credentials:
 
     def close(self) -> None:
         self.broker.close()
+        self.raw.close()

@@ -49,10 +49,6 @@ def upgrade() -> None:
     sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('cred_audit', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_cred_audit_action'), ['action'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cred_audit_plugin'), ['plugin'], unique=False)
-
     op.create_table('cred_audit_head',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('last_id', sa.Integer(), nullable=False),
@@ -138,10 +134,6 @@ def downgrade() -> None:
     op.drop_table('cred_kek')
     op.drop_table('cred_grant')
     op.drop_table('cred_audit_head')
-    with op.batch_alter_table('cred_audit', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_cred_audit_plugin'))
-        batch_op.drop_index(batch_op.f('ix_cred_audit_action'))
-
     op.drop_table('cred_audit')
     with op.batch_alter_table('cred_account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cred_account_owner'))
