@@ -1,0 +1,1 @@
+"""Stripe payments: PaymentIntents (cards, SEPA Direct Debit), refunds, signed webhooks."""
