@@ -1,0 +1,1 @@
+"""Staff identity: accounts, roles and their rights, API tokens, login throttling."""

@@ -1,0 +1,213 @@
+"""Admin API: plugins (list, enable, disable, settings, rights), staff, roles, API tokens."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from comptoir.kernel.db import read_only, transaction
+from comptoir.kernel.errors import ValidationFailed
+from comptoir.kernel.runtime import Kernel
+from comptoir.kernel.staff.models import ApiToken, StaffUser
+from comptoir.kernel.staff.rights import RIGHTS, all_role_rights, set_role_rights
+from comptoir.kernel.staff.service import create_staff, create_token, revoke_token
+from comptoir.kernel.web.api import schemas as S
+from comptoir.kernel.web.api.registry import Api, Call, Page, limit_offset
+
+api = Api()
+P = "/api/admin/v1"
+PLUGIN_SCHEMA = {"type": "object", "required": ["name", "enabled"],
+                 "properties": {"name": {"type": "string"}, "enabled": {"type": "boolean"},
+                                "version": {"type": "string"}, "requested_rights": {"type": "array"},
+                                "pending_rights": {"type": "array"}, "settings": {"type": "object"}}}
+
+
+def plugin_dict(kernel: Kernel, name: str) -> dict[str, Any]:
+    rec = kernel.host._get(name)
+    m = rec.manifest
+    creds = kernel.services.get("credentials")
+    pending: list[str] = []
+    if creds is not None:
+        try:
+            pending = list(creds.pending_rights(name, m))
+        except Exception:  # the credential tables may not be migrated on an old shop
+            pending = []
+    secret = set(m.secret_settings())
+    return {"name": name, "title": m.name, "version": m.version, "vendor": m.vendor, "enabled": rec.enabled,
+            "source": rec.source, "category": m.category, "capabilities": list(m.capabilities),
+            "summary": m.listing.summary, "requested_rights": m.requested_rights(), "pending_rights": pending,
+            "settings": {k: v for k, v in rec.settings.items() if k not in secret},
+            "settings_schema": {k: {"type": f.type, "label": f.label or k, "default": None if f.type == "secret"
+                                    else f.default, "choices": list(f.choices), "help": f.help}
+                                for k, f in m.settings.items()},
+            "breaker": "open" if getattr(rec.breaker, "is_open", False) else "closed", "load_error": rec.load_error}
+
+
+def check_settings(kernel: Kernel, name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Validate against the manifest's settings schema; secrets belong in the credential store."""
+    m = kernel.host._get(name).manifest
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        f = m.settings.get(key)
+        where = f"settings.{key}"
+        if f is None:
+            raise ValidationFailed(f"plugin {name!r} has no setting {key!r}", field=where)
+        if f.type == "secret":
+            raise ValidationFailed(f"{key} is a secret: store it with `comptoir credentials` so it stays encrypted",
+                                   field=where)
+        if f.type in ("integer", "money"):
+            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                value = int(value)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValidationFailed(f"{key} must be a whole number", field=where)
+        elif f.type == "boolean":
+            if isinstance(value, str):
+                value = value.lower() in ("1", "true", "on", "yes")
+            if not isinstance(value, bool):
+                raise ValidationFailed(f"{key} must be true or false", field=where)
+        elif f.type == "choice":
+            if value not in f.choices:
+                raise ValidationFailed(f"{key} must be one of {', '.join(f.choices)}", field=where)
+        elif not isinstance(value, str) or len(value) > 2000:
+            raise ValidationFailed(f"{key} must be text of at most 2000 characters", field=where)
+        out[key] = value
+    return out
+
+
+@api.op("GET", f"{P}/plugins", summary="Installed plugins", tag="admin: plugins", right="plugins:manage",
+        paginated=True, response=S.page_of(PLUGIN_SCHEMA), query=limit_offset(50))
+def admin_plugins(call: Call) -> Page:
+    names = sorted(call.kernel.host.records)
+    lim, off = call.query["limit"], call.query["offset"]
+    return Page([plugin_dict(call.kernel, n) for n in names[off:off + lim]], len(names), lim, off)
+
+
+@api.op("GET", f"{P}/plugins/{{name}}", summary="One plugin", tag="admin: plugins", right="plugins:manage",
+        response=PLUGIN_SCHEMA)
+def admin_plugin(call: Call) -> dict[str, Any]:
+    return plugin_dict(call.kernel, call.path["name"])
+
+
+@api.op("POST", f"{P}/plugins/{{name}}/enable", summary="Enable a plugin now", tag="admin: plugins",
+        right="plugins:manage", response=PLUGIN_SCHEMA)
+def admin_enable_plugin(call: Call) -> dict[str, Any]:
+    call.kernel.host.enable(call.path["name"])
+    return plugin_dict(call.kernel, call.path["name"])
+
+
+@api.op("POST", f"{P}/plugins/{{name}}/disable", summary="Disable a plugin now", tag="admin: plugins",
+        right="plugins:manage", response=PLUGIN_SCHEMA)
+def admin_disable_plugin(call: Call) -> dict[str, Any]:
+    call.kernel.host.disable(call.path["name"])
+    return plugin_dict(call.kernel, call.path["name"])
+
+
+@api.op("PUT", f"{P}/plugins/{{name}}/settings", summary="Change a plugin's settings", tag="admin: plugins",
+        right="plugins:manage", body=S.SettingsIn, response=PLUGIN_SCHEMA)
+def admin_plugin_settings(call: Call) -> dict[str, Any]:
+    name = call.path["name"]
+    rec = call.kernel.host._get(name)
+    merged = {**rec.settings, **check_settings(call.kernel, name, call.body.settings)}
+    call.kernel.host.configure(name, merged)
+    return plugin_dict(call.kernel, name)
+
+
+@api.op("POST", f"{P}/plugins/{{name}}/grant", summary="Grant rights a plugin requested", tag="admin: plugins",
+        right="plugins:manage", body=S.GrantIn, response=PLUGIN_SCHEMA)
+def admin_grant(call: Call) -> dict[str, Any]:
+    """Only rights the plugin's manifest requests can be granted."""
+    name = call.path["name"]
+    grant_rights(call.kernel, name, call.body.rights, call.actor)
+    return plugin_dict(call.kernel, name)
+
+
+def grant_rights(kernel: Kernel, name: str, rights: list[str], actor: str) -> list[str]:
+    rec = kernel.host._get(name)
+    creds = kernel.services.get("credentials")
+    if creds is None:
+        raise ValidationFailed("this shop has no credential store; rights follow the manifests", field="rights")
+    asked = set(rec.manifest.requested_rights())
+    extra = [r for r in rights if r not in asked]
+    if extra:
+        raise ValidationFailed(f"{name} did not request {', '.join(extra)}", field="rights")
+    return list(creds.grant(name, rights, actor, version=rec.manifest.version))
+
+
+# ---- staff, roles, tokens ---------------------------------------------------------------
+STAFF_SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}, "email": {"type": "string"},
+                                                 "role": {"type": "string"}, "active": {"type": "boolean"}}}
+
+
+def staff_dict(u: StaffUser) -> dict[str, Any]:
+    return {"id": u.id, "email": u.email, "name": u.name, "role": u.role, "active": u.active,
+            "sso": bool(u.oidc_subject), "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+
+
+def token_dict(t: ApiToken) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "prefix": t.prefix, "scopes": t.scopes, "location_id": t.location_id,
+            "created_by": t.created_by, "created_at": t.created_at.isoformat(), "active": t.revoked_at is None}
+
+
+@api.op("GET", f"{P}/staff", summary="Staff accounts", tag="admin: staff", right="staff:manage", paginated=True,
+        response=S.page_of(STAFF_SCHEMA), query=limit_offset(50))
+def admin_staff(call: Call) -> Page:
+    lim, off = call.query["limit"], call.query["offset"]
+    with read_only(call.kernel.factory) as s:
+        total = s.scalar(select(func.count()).select_from(StaffUser)) or 0
+        rows = s.scalars(select(StaffUser).order_by(StaffUser.email).limit(lim).offset(off))
+        return Page([staff_dict(u) for u in rows], total, lim, off)
+
+
+@api.op("POST", f"{P}/staff", summary="Create a staff account", tag="admin: staff", right="staff:manage",
+        body=S.StaffIn, response=STAFF_SCHEMA, status=201)
+def admin_create_staff(call: Call) -> dict[str, Any]:
+    b: S.StaffIn = call.body
+    with transaction(call.kernel.factory) as s:
+        return staff_dict(create_staff(s, b.email, role=b.role, password=b.password, name=b.name))
+
+
+ROLES_SCHEMA = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+
+
+@api.op("GET", f"{P}/roles", summary="Rights of each role", tag="admin: staff", right="staff:manage",
+        response=ROLES_SCHEMA)
+def admin_roles(call: Call) -> dict[str, Any]:
+    with read_only(call.kernel.factory) as s:
+        return {role: sorted(r) for role, r in all_role_rights(s).items()}
+
+
+@api.op("PUT", f"{P}/roles/{{role}}", summary="Adjust the rights of a role", tag="admin: staff",
+        right="staff:manage", body=S.RoleIn, response=ROLES_SCHEMA)
+def admin_set_role(call: Call) -> dict[str, Any]:
+    with transaction(call.kernel.factory) as s:
+        set_role_rights(s, call.path["role"], call.body.rights)
+        return {role: sorted(r) for role, r in all_role_rights(s).items()}
+
+
+@api.op("GET", f"{P}/tokens", summary="API tokens", tag="admin: staff", right="staff:manage", paginated=True,
+        response=S.page_of({"type": "object"}), query=limit_offset(50))
+def admin_tokens(call: Call) -> Page:
+    lim, off = call.query["limit"], call.query["offset"]
+    with read_only(call.kernel.factory) as s:
+        total = s.scalar(select(func.count()).select_from(ApiToken)) or 0
+        rows = s.scalars(select(ApiToken).order_by(ApiToken.id.desc()).limit(lim).offset(off))  # type: ignore[union-attr]
+        return Page([token_dict(t) for t in rows], total, lim, off)
+
+
+@api.op("POST", f"{P}/tokens", summary="Create a scoped API token (shown once)", tag="admin: staff",
+        right="staff:manage", body=S.TokenIn, status=201,
+        response={"type": "object", "properties": {"token": {"type": "string"}, "id": {"type": "integer"}}})
+def admin_create_token(call: Call) -> dict[str, Any]:
+    """Scopes are rights (see /api/admin/v1/roles); a POS till needs ``pos`` and a ``location_id``."""
+    assert RIGHTS
+    b: S.TokenIn = call.body
+    with transaction(call.kernel.factory) as s:
+        row, text = create_token(s, b.name, b.scopes, created_by=call.actor, location_id=b.location_id)
+        return {**token_dict(row), "token": text}
+
+
+@api.op("DELETE", f"{P}/tokens/{{token_id}}", summary="Revoke an API token", tag="admin: staff",
+        right="staff:manage", response={"type": "object"})
+def admin_revoke_token(call: Call) -> dict[str, Any]:
+    with transaction(call.kernel.factory) as s:
+        return token_dict(revoke_token(s, call.path["token_id"]))

@@ -1,0 +1,1 @@
+"""storefront of the web app."""

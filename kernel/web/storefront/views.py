@@ -1,0 +1,195 @@
+"""The demo storefront: home, category, product, cart, checkout, confirmation.
+
+Server-rendered over the same reads and services as the JSON API; the cart token
+lives in the signed session cookie. Every form carries the session's CSRF token.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from comptoir.kernel.db import read_only, transaction
+from comptoir.kernel.domain import Category, Order
+from comptoir.kernel.errors import ComptoirError, NotFound
+from comptoir.kernel.services.carts import add_item, create_cart, get_cart, set_line
+from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service
+from comptoir.kernel.types import Address
+from comptoir.kernel.web.api.storefront import cart_dict, order_dict
+from comptoir.kernel.web.auth.guard import csrf_ok
+from comptoir.kernel.web.pages import flash, render
+from comptoir.kernel.web.problems import Forbidden
+from comptoir.kernel.web.queries import list_products, product_availability, product_detail
+
+ADDRESS_FIELDS = ("name", "line1", "line2", "postal_code", "city", "country", "phone")
+
+
+def _k(request: Request) -> Any:
+    return request.app.state.kernel
+
+
+def _categories(s: Any) -> list[Any]:
+    # Plain dicts: read_only() rolls back at the end, which expires ORM rows.
+    return [{"id": c.id, "slug": c.slug, "name": c.name} for c in s.scalars(select(Category).order_by(Category.name))]
+
+
+def _shop(request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
+    ctx.setdefault("cart_count", request.session.get("cart_count", 0))
+    return render(request, f"shop/{template}", status=status, **ctx)
+
+
+async def _form(request: Request) -> Any:
+    form = await request.form()
+    if not csrf_ok(request, str(form.get("csrf", ""))):
+        raise Forbidden("this form expired; reload the page and try again", field="csrf")
+    return form
+
+
+async def home(request: Request) -> Response:
+    def load() -> dict[str, Any]:
+        with read_only(_k(request).factory) as s:
+            return {"categories": _categories(s),
+                    "featured": list_products(s, in_stock=True, sort="newest", limit=12).items}
+
+    return _shop(request, "home.html", **await run_in_threadpool(load))
+
+
+async def category(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    q = request.query_params.get("q", "")[:100]
+    try:
+        offset = max(0, int(request.query_params.get("offset", "0")))
+    except ValueError:
+        offset = 0
+
+    def load() -> dict[str, Any]:
+        with read_only(_k(request).factory) as s:
+            cats = _categories(s)
+            cat = next((c for c in cats if c["slug"] == slug), None)
+            if cat is None and slug != "all":
+                raise NotFound(f"no category {slug!r}", field="category")
+            found = list_products(s, q=q, category="" if slug == "all" else slug, limit=24, offset=offset)
+            return {"categories": cats, "category": cat, "products": found.items, "total": found.total,
+                    "offset": offset, "q": q, "slug": slug}
+
+    return _shop(request, "category.html", **await run_in_threadpool(load))
+
+
+async def product(request: Request) -> Response:
+    def load() -> dict[str, Any]:
+        with read_only(_k(request).factory) as s:
+            p = product_detail(s, request.path_params["slug"])
+            return {"p": p, "stores": product_availability(s, p["id"])["locations"], "categories": _categories(s)}
+
+    return _shop(request, "product.html", **await run_in_threadpool(load))
+
+
+def _cart_token(request: Request, s: Any) -> str:
+    token = request.session.get("cart")
+    if token:
+        try:
+            if get_cart(s, token).status == "open":
+                return str(token)
+        except NotFound:
+            pass
+    cart = create_cart(s, "EUR")
+    request.session["cart"] = cart.token
+    return cart.token
+
+
+async def cart(request: Request) -> Response:
+    if request.method == "POST":
+        form = await _form(request)
+
+        def change() -> int:
+            with transaction(_k(request).factory) as s:
+                c = get_cart(s, _cart_token(request, s))
+                sku = str(form.get("sku", ""))
+                qty = int(str(form.get("quantity", "1")) or 1)
+                if form.get("set"):
+                    set_line(s, c, sku=sku, quantity=qty)
+                else:
+                    add_item(s, c, sku=sku, quantity=qty)
+                return int(cart_dict(s, c)["item_count"])
+
+        try:
+            request.session["cart_count"] = await run_in_threadpool(change)
+            flash(request, "cart updated")
+        except (ComptoirError, ValueError) as exc:
+            flash(request, getattr(exc, "message", "enter a quantity"), "error")
+        return RedirectResponse("/shop/cart", status_code=303)
+
+    def load() -> dict[str, Any] | None:
+        token = request.session.get("cart")
+        if not token:
+            return None
+        with read_only(_k(request).factory) as s:
+            try:
+                c = get_cart(s, token)
+            except NotFound:
+                return None
+            return cart_dict(s, c) if c.status == "open" else None
+
+    return _shop(request, "cart.html", cart=await run_in_threadpool(load))
+
+
+async def checkout(request: Request) -> Response:
+    token = request.session.get("cart")
+    if not token:
+        return RedirectResponse("/shop/cart", status_code=303)
+    if request.method == "GET":
+        return _shop(request, "checkout.html", step="address", values={"country": "FR"})
+    form = await _form(request)
+    values = {f: str(form.get(f, "")).strip() for f in (*ADDRESS_FIELDS, "email")}
+    values["country"] = values["country"].upper()
+    address = Address(**{f: values[f] for f in ADDRESS_FIELDS})
+    svc = checkout_service(_k(request))
+    try:
+        if form.get("step") == "place":
+            placed = await run_in_threadpool(svc.place, CheckoutRequest(
+                cart_token=token, email=values["email"], address=address,
+                shipping_quote_id=str(form.get("quote", "")), payment_method_id=str(form.get("method", "")),
+                idempotency_key=str(form.get("idem", ""))[:100]))
+            request.session.pop("cart", None)
+            request.session["cart_count"] = 0
+            request.session["last_order"] = placed.order_id
+            _k(request).jobs.notify()
+            return RedirectResponse(f"/shop/orders/{placed.order_id}", status_code=303)
+        quotes = await run_in_threadpool(svc.shipping_quotes, token, address)
+        methods = await run_in_threadpool(svc.payment_methods, token)
+        import secrets
+
+        return _shop(request, "checkout.html", step="choose", values=values, quotes=quotes, methods=methods,
+                     idem=secrets.token_hex(12))
+    except ComptoirError as exc:
+        return _shop(request, "checkout.html", status=exc.status, step="address", values=values, error=exc.message,
+                     error_field=exc.field)
+
+
+async def confirmation(request: Request) -> Response:
+    oid = int(request.path_params["order_id"])
+    if request.session.get("last_order") != oid:  # only the buyer's own browser sees it
+        raise NotFound("no such order in this browser; check your confirmation e-mail", field="order")
+
+    def load() -> dict[str, Any]:
+        with read_only(_k(request).factory) as s:
+            o = s.get(Order, oid)
+            assert o is not None
+            return order_dict(s, o)
+
+    return _shop(request, "confirmation.html", o=await run_in_threadpool(load))
+
+
+routes = [
+    Route("/", home),
+    Route("/shop", home),
+    Route("/shop/c/{slug}", category),
+    Route("/shop/p/{slug}", product),
+    Route("/shop/cart", cart, methods=["GET", "POST"]),
+    Route("/shop/checkout", checkout, methods=["GET", "POST"]),
+    Route("/shop/orders/{order_id:int}", confirmation),
+]
