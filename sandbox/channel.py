@@ -37,13 +37,14 @@ class Channel:
         self.max_out = max_out
         self._send_lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._reader = wire.FrameReader(sock, max_in)
 
     def send(self, message: dict[str, Any]) -> None:
         with self._send_lock:
             wire.send(self.sock, message, max_frame=self.max_out)
 
     def recv(self) -> dict[str, Any]:
-        return wire.recv(self.sock, max_frame=self.max_in)
+        return self._reader.read()
 
     def request(self, op: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         """Ask the kernel for ``op`` (``data.orders``, ``http.request`` …) and wait."""

@@ -3,8 +3,9 @@
 Loaded by ``comptoir.kernel.runtime`` (EXTENSION_MODULES). ``COMPTOIR_SANDBOX`` chooses
 what runs in the sandbox:
 
-- ``untrusted`` (default): every discovered plugin whose manifest is not ``trusted``
-  runs in a worker; trusted (first-party, operator-approved) plugins run in process;
+- ``untrusted`` (default): third-party plugins run in a worker — marketplace installs
+  always, pip-installed (entry-point) plugins unless their manifest says ``trusted`` —
+  except the ids the operator lists in ``COMPTOIR_TRUSTED_PLUGINS``;
 - ``off``: nothing is adopted automatically; plugins added through
   ``kernel.services["sandbox"].add(...)`` still run sandboxed.
 
@@ -32,7 +33,9 @@ def extend(kernel: "Kernel") -> None:
 
     def discover_and_adopt() -> Any:
         found = discover()
-        manager.adopt(found)
+        # every record known now: entry points just found, marketplace installs registered
+        # by the installer extension
+        manager.adopt(list(host.records.values()))
         return found
 
     host.discover = discover_and_adopt  # type: ignore[method-assign]

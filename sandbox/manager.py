@@ -144,31 +144,75 @@ class SandboxManager:
         if self._zygote is not None and not any(p.proc is not None for p in self.plugins.values()):
             self._zygote.close()  # no worker left: the zygote need not outlive them
 
-    def adopt(self, records: list[PluginRecord]) -> list[str]:
-        """Move discovered, untrusted entry-point plugins into the sandbox (before they load).
+    # ---- which plugins run here ------------------------------------------------------
+    def trusted_ids(self) -> frozenset[str]:
+        """Plugins the operator trusts explicitly (``COMPTOIR_TRUSTED_PLUGINS=id,id``)."""
+        raw = os.environ.get("COMPTOIR_TRUSTED_PLUGINS", "")
+        return frozenset(x.strip() for x in raw.split(",") if x.strip())
 
-        Their code is located without importing it: the entry point names a module, whose
-        top-level package is found on disk; that folder becomes the worker's code path.
+    def should_sandbox(self, manifest: Manifest, source: str) -> bool:
+        """Third-party code runs in the sandbox unless the operator trusts it.
+
+        A marketplace install's own ``trusted = true`` is ignored: the vendor wrote that
+        manifest. A pip-installed (entry-point) package was installed by the operator, so
+        its manifest's flag counts (first-party plugins carry it).
+        """
+        if manifest.id in self.trusted_ids():
+            return False
+        if source == "installed":
+            return True
+        if source == "entry-point":
+            return not manifest.trusted
+        return False
+
+    def adopt(self, records: list[PluginRecord]) -> list[str]:
+        """Move untrusted plugins the host knows (not yet loaded) into the sandbox.
+
+        Their code is located without importing it: for an entry point, its module's
+        top-level package on disk; for a marketplace install, its unpacked version folder.
         """
         adopted = []
         for rec in records:
-            if rec.source != "entry-point" or rec.enabled or rec.manifest.trusted:
+            if rec.enabled or rec.obj is not None or not self.should_sandbox(rec.manifest, rec.source):
                 continue
-            ep = getattr(rec.loader, "__self__", None)
-            value = getattr(ep, "value", "")
-            top = value.partition(":")[0].split(".")[0]
-            spec = importlib.util.find_spec(top) if top else None
-            if spec is None or not (spec.origin or spec.submodule_search_locations):
-                log.warning("plugin %s: cannot locate its code to sandbox it; left disabled", rec.name)
+            located = self._locate(rec)
+            if located is None:
+                log.warning("plugin %s: cannot locate its code to sandbox it; it will not run", rec.name)
                 rec.loader = _refuse(rec.name)
                 continue
-            if spec.submodule_search_locations:
-                code = Path(list(spec.submodule_search_locations)[0]).parent
-            else:
-                code = Path(str(spec.origin)).parent
-            self.add(rec.manifest, code, value, enable=False)
+            self.add(rec.manifest, located[0], located[1], enable=False)
             adopted.append(rec.name)
         return adopted
+
+    def _locate(self, rec: PluginRecord) -> tuple[Path, str] | None:
+        if rec.source == "installed":
+            return self.locate_installed(rec.name)
+        value = str(getattr(getattr(rec.loader, "__self__", None), "value", ""))
+        top = value.partition(":")[0].split(".")[0]
+        spec = importlib.util.find_spec(top) if top else None  # a top-level lookup imports nothing
+        if spec is None or not (spec.origin or spec.submodule_search_locations):
+            return None
+        if spec.submodule_search_locations:
+            return Path(list(spec.submodule_search_locations)[0]).parent, value
+        return Path(str(spec.origin)).parent, value
+
+    def locate_installed(self, plugin: str) -> tuple[Path, str] | None:
+        """The current version folder of a marketplace install and its entry point value."""
+        from importlib import metadata
+
+        from comptoir.kernel.installer import loader  # the installer owns the folder layout
+        from comptoir.kernel.plugins import ENTRY_POINT_GROUP
+
+        plugin_dir = self.kernel.settings.effective_plugin_dir
+        version = loader.current_version(plugin_dir, plugin)
+        if version is None:
+            return None
+        folder = loader.version_dir(plugin_dir, plugin, version)
+        for dist in metadata.distributions(path=[str(folder)]):
+            for ep in dist.entry_points:
+                if ep.group == ENTRY_POINT_GROUP and ep.name == plugin:
+                    return folder, ep.value
+        return None
 
     def disable(self, name: str, reason: str) -> None:
         """Take a plugin that keeps failing out of service; the shop goes on without it."""

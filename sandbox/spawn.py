@@ -13,7 +13,6 @@ A worker's process group is its own (``setsid``), so the kernel kills the whole 
 """
 from __future__ import annotations
 
-import json
 import os
 import select
 import signal
@@ -42,6 +41,7 @@ class WorkerProcess:
         self.sock = sock
         self.popen = popen
         self.alive = True
+        self._reader: wire.FrameReader | None = None
 
     def send(self, message: dict[str, Any], deadline: float, max_frame: int) -> None:
         remaining = deadline - time.monotonic()
@@ -52,34 +52,14 @@ class WorkerProcess:
 
     def recv(self, deadline: float, max_frame: int) -> dict[str, Any]:
         """One frame, within ``deadline``: a worker dripping bytes cannot stretch it."""
-        header = self._read(wire.HEADER.size, deadline)
-        (size,) = wire.HEADER.unpack(header)
-        if size > max_frame:
-            raise wire.ProtocolError(f"worker announced a {size}-byte message; the limit is {max_frame}")
-        body = self._read(size, deadline)
-        try:
-            message = json.loads(body)
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise wire.ProtocolError(f"malformed message from the worker: {str(exc)[:200]}") from None
-        if not isinstance(message, dict) or not isinstance(message.get("t"), str):
-            raise wire.ProtocolError("message from the worker is not an object with a 't' field")
-        return message
-
-    def _read(self, n: int, deadline: float) -> bytes:
-        buf = bytearray()
-        while len(buf) < n:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise socket.timeout("no complete answer before the deadline")
-            self.sock.settimeout(remaining)
-            chunk = self.sock.recv(min(n - len(buf), 1 << 20))
-            if not chunk:
-                raise wire.PeerClosed("the worker closed its socket (crashed or was killed)")
-            buf += chunk
-        return bytes(buf)
+        if self._reader is None:
+            self._reader = wire.FrameReader(self.sock, max_frame)
+        return self._reader.read(deadline)
 
     def pending(self) -> bool:
         """True when the worker wrote something (or closed) while no call was running."""
+        if self._reader is not None and self._reader.buf:
+            return True
         try:
             readable, _, _ = select.select([self.sock], [], [], 0)
         except (OSError, ValueError):

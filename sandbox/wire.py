@@ -20,6 +20,7 @@ import dataclasses
 import json
 import socket
 import struct
+import time
 from datetime import date, datetime
 from typing import Any
 
@@ -130,26 +131,66 @@ def send(sock: socket.socket, message: dict[str, Any], *, max_frame: int = DEFAU
     sock.sendall(data)
 
 
+def parse(body: bytes) -> dict[str, Any]:
+    """One frame body → message; anything but a JSON object with a ``t`` string is refused."""
+    try:
+        message = json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"malformed message: {str(exc)[:200]}") from None
+    if not isinstance(message, dict) or not isinstance(message.get("t"), str):
+        raise ProtocolError("message is not an object with a 't' field")
+    return message
+
+
+class FrameReader:
+    """Buffered frame reader: usually one ``recv`` per message, and the size limit is
+    checked on the header, before the body is read. With a ``deadline`` (monotonic),
+    the whole frame must arrive by then, however slowly the peer drips it."""
+
+    def __init__(self, sock: socket.socket, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self.sock = sock
+        self.max_frame = max_frame
+        self.buf = bytearray()
+
+    def read(self, deadline: float | None = None) -> dict[str, Any]:
+        while True:
+            if len(self.buf) >= HEADER.size:
+                (size,) = HEADER.unpack_from(self.buf)
+                if size > self.max_frame:
+                    raise ProtocolError(f"peer announced a {size}-byte message; the limit is {self.max_frame}")
+                end = HEADER.size + size
+                if len(self.buf) >= end:
+                    body = bytes(self.buf[HEADER.size:end])
+                    del self.buf[:end]
+                    return parse(body)
+                want = end - len(self.buf)
+            else:
+                want = HEADER.size - len(self.buf)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise socket.timeout("no complete message before the deadline")
+                self.sock.settimeout(remaining)
+            chunk = self.sock.recv(max(want, 65536) if want < (1 << 20) else (1 << 20))
+            if not chunk:
+                raise PeerClosed("the peer closed the connection (it crashed, or was killed)")
+            self.buf += chunk
+
+
+def recv(sock: socket.socket, *, max_frame: int = DEFAULT_MAX_FRAME) -> dict[str, Any]:
+    """Read one frame without buffering past it (used for the first, ``init``, frame)."""
+    header = _recv_exact(sock, HEADER.size)
+    (size,) = HEADER.unpack(header)
+    if size > max_frame:
+        raise ProtocolError(f"peer announced a {size}-byte message; the limit is {max_frame}")
+    return parse(_recv_exact(sock, size))
+
+
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
     buf = bytearray()
     while len(buf) < n:
         chunk = sock.recv(n - len(buf))
         if not chunk:
-            raise PeerClosed("connection closed by the peer")
+            raise PeerClosed("the peer closed the connection (it crashed, or was killed)")
         buf += chunk
     return bytes(buf)
-
-
-def recv(sock: socket.socket, *, max_frame: int = DEFAULT_MAX_FRAME) -> dict[str, Any]:
-    """Read one frame. Oversized, non-JSON or non-object frames raise ``ProtocolError``."""
-    (size,) = HEADER.unpack(_recv_exact(sock, HEADER.size))
-    if size > max_frame:
-        raise ProtocolError(f"peer announced a {size}-byte message; the limit is {max_frame}")
-    body = _recv_exact(sock, size)
-    try:
-        message = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ProtocolError(f"malformed message: {exc}") from None
-    if not isinstance(message, dict) or not isinstance(message.get("t"), str):
-        raise ProtocolError("message is not an object with a 't' field")
-    return message
