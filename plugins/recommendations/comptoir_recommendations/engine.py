@@ -18,7 +18,7 @@ import numpy as np
 from comptoir.kernel.types import RecoRequest, ScoredItem
 from comptoir_recommendations.artifacts import ModelStore
 from comptoir_recommendations.rules import RULES_FILE, Rules, load_rules
-from comptoir_recommendations.serving import Filters, Ranked, Recommender
+from comptoir_recommendations.serving import Filters, Ranked, Recommender, member
 
 CHECK_EVERY_S = 1.0
 
@@ -98,7 +98,7 @@ class Engine:
         engine = settings.get("engine", "auto")
         k = request.k
         seeds = reco.positions(request.product_ids)
-        blocked = np.union1d(seeds, reco.positions(request.exclude))
+        blocked = np.concatenate([seeds, reco.positions(request.exclude)]) if request.exclude else seeds
         ranked: Ranked | None = None
         category = request.category_id
 
@@ -112,10 +112,10 @@ class Engine:
                 category = reco.category_of(seeds)
         elif request.kind == "for_you":
             hist = reco.history(request.customer_id)
-            context = np.union1d(hist, seeds)
+            context = np.union1d(hist, seeds) if seeds.shape[0] else hist
             got = reco.score(context, f, engine=engine)
             if settings.get("mask_seen", True):
-                blocked = np.union1d(blocked, hist)
+                blocked = np.concatenate([blocked, hist])
             if got is not None:
                 ranked = reco.rank(got[0], got[1], k, f, blocked)
         elif request.kind in ("popular", "trending"):
@@ -134,7 +134,7 @@ class Engine:
         for which, cat in sources:
             if pos.shape[0] >= k:
                 break
-            more = reco.ordered(which, k, f, np.union1d(blocked, pos), cat)
+            more = reco.ordered(which, k, f, np.concatenate([blocked, pos]), cat)
             need = k - pos.shape[0]
             add = more.positions[:need]
             # fillers rank below every model answer: keep the scores non-increasing
@@ -146,18 +146,18 @@ class Engine:
 
     def _finish(self, reco: Recommender, request: RecoRequest, ranked: Ranked, f: Filters, k: int) -> list[ScoredItem]:
         """Pins first (still subject to stock and exclusions), then the ranked list."""
-        pins = reco.positions(self.rules.pins_for(request.kind))
+        pins = reco.positions(self.rules.pins_for(request.kind)) if self.rules.pin else np.zeros(0, np.int64)
         if pins.shape[0]:
-            not_asked = ~np.isin(pins, reco.positions(request.product_ids + request.exclude))
+            not_asked = ~member(pins, reco.positions(request.product_ids + request.exclude))
             pins = pins[f.ok[pins] & not_asked]
             _, first = np.unique(pins, return_index=True)
             pins = pins[np.sort(first)][:k]
         top = float(ranked.scores[0]) if ranked.scores.shape[0] else 0.0
-        out = [ScoredItem(int(reco.items[p]), top + float(pins.shape[0] - i)) for i, p in enumerate(pins)]
-        pinned = set(pins.tolist())
-        for p, s in zip(ranked.positions.tolist(), ranked.scores.tolist()):
-            if len(out) >= k:
-                break
-            if p not in pinned:
-                out.append(ScoredItem(int(reco.items[p]), float(s)))
+        out = [ScoredItem(pid, top + float(pins.shape[0] - i)) for i, pid in enumerate(reco.items[pins].tolist())]
+        pos, scores = ranked.positions, ranked.scores
+        if pins.shape[0]:
+            keep = ~member(pos, pins)
+            pos, scores = pos[keep], scores[keep]
+        room = k - len(out)
+        out += [ScoredItem(pid, s) for pid, s in zip(reco.items[pos[:room]].tolist(), scores[:room].tolist())]
         return out

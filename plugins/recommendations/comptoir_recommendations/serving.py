@@ -36,6 +36,16 @@ class Ranked:
     scores: np.ndarray  # float32, non-increasing
 
 
+def member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.isin(a, b)`` tuned for the request path, where ``b`` is a handful of items
+    (np.isin may pick a lookup table as large as the id range: slow for two ids)."""
+    if b.shape[0] == 0:
+        return np.zeros(a.shape[0], bool)
+    if b.shape[0] <= 16:
+        return (a[:, None] == b[None, :]).any(axis=1)
+    return np.isin(a, b, kind="sort")
+
+
 def top_k(cand: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best (candidate, score) pairs, best first; -inf scores never make it."""
     valid = np.isfinite(scores)
@@ -52,7 +62,9 @@ class Recommender:
     """Read-only view over one model version's (memory-mapped) arrays."""
 
     def __init__(self, model: LoadedModel) -> None:
-        a = model.arrays
+        # plain ndarray views of the maps: same shared pages, without np.memmap's
+        # Python-level __getitem__ on every index
+        a = {name: np.asarray(arr) for name, arr in model.arrays.items()}
         self.model = model
         self.version = model.version
         self.items: np.ndarray = a["items"]
@@ -160,7 +172,7 @@ class Recommender:
         """Mask, boost and take the top ``k`` of scored candidates."""
         keep = f.ok[cand]
         if blocked.shape[0]:
-            keep &= ~np.isin(cand, blocked)
+            keep &= ~member(cand, blocked)
         cand, scores = cand[keep], scores[keep]
         if f.boost is not None:
             b = f.boost[cand]
@@ -184,7 +196,7 @@ class Recommender:
             chunk = order[start:start + step]
             chunk = chunk[f.ok[chunk]]
             if blocked.shape[0]:
-                chunk = chunk[~np.isin(chunk, blocked)]
+                chunk = chunk[~member(chunk, blocked)]
             picked.append(chunk)
             got += chunk.shape[0]
             if got >= k:
@@ -202,6 +214,9 @@ class Recommender:
         """The most common category among seeds (for category-aware cold start)."""
         if seeds.shape[0] == 0:
             return None
+        if seeds.shape[0] == 1:
+            c = int(self.item_cat[seeds[0]])
+            return c if c >= 0 else None
         cats = self.item_cat[seeds]
         cats = cats[cats >= 0]
         if cats.shape[0] == 0:
