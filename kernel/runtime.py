@@ -77,6 +77,10 @@ class Kernel:
             self._jobs = make_runner(self)
         return self._jobs
 
+    @property
+    def jobs_started(self) -> bool:
+        return self._jobs is not None
+
     def close(self) -> None:
         if self._jobs is not None:
             self._jobs.stop()

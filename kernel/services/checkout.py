@@ -229,6 +229,8 @@ class CheckoutService:
             self._void_quietly(method, result, pay_key, total)
             self._abandon(attempt_id, "abandoned", "order write failed")
             raise
+        if self.kernel.jobs_started:
+            self.kernel.jobs.notify()  # deliver order.placed now rather than at the next poll
         status = "paid" if result.status == "captured" else "placed"
         if result.status == "authorized" and method.capture == "immediate":
             from comptoir.kernel.services.orders import OrderService
