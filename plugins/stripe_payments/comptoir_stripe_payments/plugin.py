@@ -20,6 +20,7 @@ Every POST carries an ``Idempotency-Key`` derived from the kernel's key, so retr
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from comptoir.sdk import (
@@ -118,8 +119,8 @@ def payment_authorize(ctx: Any, request: PaymentRequest) -> PaymentResult:
     try:
         pi = client.post("/v1/payment_intents", params, idempotency_key=f"{request.idempotency_key}:create")
         payment_method = request.metadata.get("payment_method", "")
-        if not payment_method:
-            return result_of(pi)
+        if not payment_method:  # the customer confirms in the browser (Stripe.js); webhooks follow
+            return replace(result_of(pi), status="pending", message="awaiting confirmation by the customer")
         confirm: dict[str, Any] = {"payment_method": payment_method}
         if request.return_url:
             confirm["return_url"] = request.return_url
