@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("comptoir.sandbox")
 _SPECS = all_specs()
+SIDE_EFFECT_GRACE = 3
 
 
 @dataclass(frozen=True)
@@ -174,8 +175,11 @@ class SandboxedPlugin:
         if self.limits.call_timeout_s is not None:
             return self.limits.call_timeout_s
         spec = _SPECS.get(hook)
-        ms = (policy_of(spec).timeout_ms if spec is not None else None) or self.manager.kernel.settings.hook_timeout_ms
-        return ms / 1000
+        policy = policy_of(spec) if spec is not None else None
+        ms = (policy.timeout_ms if policy is not None else None) or self.manager.kernel.settings.hook_timeout_ms
+        # A hook that moves money or parcels is honoured late in process; here a kill would
+        # lose the answer of a charge that happened, so it gets three budgets before it.
+        return ms * (SIDE_EFFECT_GRACE if policy is not None and policy.side_effects else 1) / 1000
 
     def _ensure_running(self, hook: str) -> WorkerProcess:
         st = self.status
