@@ -1,4 +1,4 @@
-"""Fixtures for the sandbox tests: one shop per module, with a good sandboxed plugin
+"""Fixtures for the sandbox tests: one shop per session, with a good sandboxed plugin
 (carrier + payment + widget) and small limits so attacks end fast."""
 from __future__ import annotations
 
@@ -103,8 +103,9 @@ def build_shop(tmp: Path) -> Shop:
     return shop
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    """One shop for the whole sandbox suite; each attack gets a fresh worker (``attack``)."""
     s = build_shop(tmp_path_factory.mktemp("sandbox-shop"))
     yield s
     s.kernel.close()
