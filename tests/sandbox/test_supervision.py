@@ -126,3 +126,13 @@ def test_workers_die_with_the_kernel() -> None:
             return
         time.sleep(0.05)
     pytest.fail(f"worker {pid} outlived its kernel")
+
+
+def test_import_time_attack_is_confined_and_fails_enable(shop: Shop) -> None:
+    with pytest.raises(PluginError) as err:
+        shop.sandbox.add_source(PLUGINS / "sandboxed_import_attack")
+    assert "failed to load in the sandbox" in err.value.message and "refused" in err.value.message
+    assert shop.master_key not in err.value.message
+    assert not shop.kernel.host.records["sandboxed-import-attack"].enabled
+    shop.kernel.host.forget("sandboxed-import-attack")
+    shop.assert_serving()
