@@ -254,7 +254,10 @@ class SandboxManager:
         """What each sandboxed plugin actually got; see :mod:`comptoir.sandbox.report`."""
         from comptoir.sandbox.report import plugin_report
 
-        return [plugin_report(self, p) for p in sorted(self.plugins.values(), key=lambda p: p.name)]
+        host = self.kernel.host
+        live = [p for p in self.plugins.values()
+                if (rec := host.records.get(p.name)) is not None and rec.source == "sandbox"]
+        return [plugin_report(self, p) for p in sorted(live, key=lambda p: p.name)]
 
     def close(self) -> None:
         for plugin in list(self.plugins.values()):

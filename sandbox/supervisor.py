@@ -272,17 +272,16 @@ class SandboxedPlugin:
     def _serve(self, proc: WorkerProcess, request: dict[str, Any], ctx: "PluginContext | None",
                deadline: float) -> None:
         rid = request.get("id")
+        # Undecodable arguments are the worker's fault: ProtocolError, the worker is killed.
+        args = wire.decode(request.get("args") or [])
+        kwargs = wire.decode(request.get("kwargs") or {})
+        if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+            raise wire.ProtocolError("context call arguments must be a list and a dict")
         try:
             if ctx is None:
                 raise PluginError(f"plugin {self.name!r} has no context for this call", plugin=self.name)
-            args = wire.decode(request.get("args") or [])
-            kwargs = wire.decode(request.get("kwargs") or {})
-            if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
-                raise wire.ProtocolError("context call arguments must be a list and a dict")
             value = serve_context_call(self.manager.kernel, ctx, str(request.get("op", "")), args, kwargs)
             answer: dict[str, Any] = {"t": "reply", "id": rid, "ok": True, "value": wire.encode(value)}
-        except wire.ProtocolError:
-            raise
         except ScopeDenied as exc:
             answer = {"t": "reply", "id": rid, "ok": False,
                       "error": {"type": "ScopeDenied", "message": exc.message, "plugin": exc.plugin, "scope": exc.scope}}
@@ -290,7 +289,11 @@ class SandboxedPlugin:
             answer = {"t": "reply", "id": rid, "ok": False, "error": {
                 "type": type(exc).__name__,
                 "message": self.manager.kernel.host.journal.redact(getattr(exc, "message", None) or str(exc))[:500]}}
-        proc.send(answer, deadline, self.limits.max_in)
+        try:
+            proc.send(answer, deadline, self.limits.max_in)
+        except wire.ProtocolError as exc:  # an answer over the frame limit (nothing was sent)
+            proc.send({"t": "reply", "id": rid, "ok": False, "error": {"type": "ProtocolError", "message": str(exc)}},
+                      deadline, self.limits.max_in)
 
     def _failure(self, reason: str) -> None:
         """Kill the worker and schedule its restart; disable the plugin after too many."""
