@@ -121,6 +121,15 @@ class WheelInfo:
 def inspect_wheel(path: Path, *, max_bytes: int = MAX_WHEEL_BYTES, max_files: int = MAX_FILES,
                   max_unpacked: int = MAX_UNPACKED_BYTES) -> WheelInfo:
     """Verify a plugin wheel without importing it; raise :class:`WheelInvalid` with the reason."""
+    import zlib
+
+    try:
+        return _inspect(path, max_bytes, max_files, max_unpacked)
+    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError) as exc:
+        raise WheelInvalid(f"{path.name} is a corrupt archive ({type(exc).__name__}: {exc})") from None
+
+
+def _inspect(path: Path, max_bytes: int, max_files: int, max_unpacked: int) -> WheelInfo:
     name = path.name
     size = path.stat().st_size
     if size > max_bytes:

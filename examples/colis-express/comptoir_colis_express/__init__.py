@@ -1,0 +1,1 @@
+"""Colis Express, a Comptoir plugin."""
