@@ -105,10 +105,10 @@ def test_use_refused_when_audit_cannot_be_written(ck: Kernel, monkeypatch: pytes
     assert len(audit.entries(ck.factory, limit=1000)) == before
 
 
-def test_rows_hold_ids_not_values(ck: Kernel) -> None:
-    st = ck.services["credentials"].store
+def test_rows_hold_ids_not_values(ck_sqlite: Kernel) -> None:
+    st = ck_sqlite.services["credentials"].store
     st.create_account("p-one", "acct", kind="api_key")
     st.put("p-one", "acct", "api_key", "never-in-audit-0042", cas=0)
     st.read("p-one", "acct", "api_key", actor="t")
-    dump = repr(audit.entries(ck.factory, limit=1000))
+    dump = repr(audit.entries(ck_sqlite.factory, limit=1000))
     assert "never-in-audit" not in dump and "0042" not in dump

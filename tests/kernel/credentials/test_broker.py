@@ -40,8 +40,8 @@ def _echo(response: Any) -> dict[str, Any]:
     ({"inject": "header", "header": "X-Api-Key"}, lambda e: e["headers"]["X-Api-Key"] == SECRET),
     ({"inject": "query", "param": "key"}, lambda e: f"key={SECRET}" in e["path"]),
 ])
-def test_injection_modes(ck: Kernel, echo_server: str, config: dict[str, Any], check: Any) -> None:
-    ctx = _setup(ck, echo_server, config=config)
+def test_injection_modes(ck_sqlite: Kernel, echo_server: str, config: dict[str, Any], check: Any) -> None:
+    ctx = _setup(ck_sqlite, echo_server, config=config)
     r = ctx.http.get(f"http://{echo_server}/v1/ping?x=1", account="svc")
     assert r.status_code == 200 and check(_echo(r))
     # what the plugin can inspect afterwards carries no secret
@@ -89,9 +89,9 @@ def test_another_plugins_account_is_refused(ck: Kernel, echo_server: str) -> Non
     assert thief.credentials.accounts() == []
 
 
-def test_account_right_is_required(ck: Kernel, echo_server: str) -> None:
-    ctx = _setup(ck, echo_server)
-    ck.services["credentials"].revoke("payer", ["account:svc"], "admin")
+def test_account_right_is_required(ck_sqlite: Kernel, echo_server: str) -> None:
+    ctx = _setup(ck_sqlite, echo_server)
+    ck_sqlite.services["credentials"].revoke("payer", ["account:svc"], "admin")
     with pytest.raises(ScopeDenied, match="account:svc"):
         ctx.http.get(f"http://{echo_server}/", account="svc")
     # without a credential the declared host is still reachable
@@ -123,8 +123,8 @@ def test_raw_access_needs_manifest_and_approval(ck: Kernel, echo_server: str) ->
     assert SECRET not in json.dumps(meta)
 
 
-def test_redirects_are_not_followed(ck: Kernel, echo_server: str) -> None:
-    ctx = _setup(ck, echo_server)
+def test_redirects_are_not_followed(ck_sqlite: Kernel, echo_server: str) -> None:
+    ctx = _setup(ck_sqlite, echo_server)
     r = ctx.http.get(f"http://{echo_server}/redirect", account="svc", follow_redirects=True)
     assert r.status_code == 302 and r.history == []
     assert r.headers["location"] == "http://example.invalid/stolen"

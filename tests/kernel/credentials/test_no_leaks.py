@@ -76,6 +76,7 @@ def _env(tmp_path: Path, url: str) -> dict[str, str]:
     return {"COMPTOIR_HOME": str(tmp_path / "cli-home"), "COMPTOIR_DATABASE_URL": url, "COMPTOIR_JOURNAL": "1"}
 
 
+@pytest.mark.slow
 def test_cli_paths(tmp_path: Path, sqlite_url: str) -> None:
     runner = CliRunner()
     env = _env(tmp_path, sqlite_url)

@@ -29,10 +29,10 @@ def test_deny_by_default_then_grant_then_revoke(ck: Kernel) -> None:
     assert actions == ["revoke", "grant"]
 
 
-def test_write_implies_read(ck: Kernel) -> None:
-    add_plugin(ck, manifest("editor", data=("products:write",)))
-    assert ck.host.rights.allowed("editor", "products:read")
-    assert not ck.host.rights.allowed("editor", "orders:read")
+def test_write_implies_read(ck_sqlite: Kernel) -> None:
+    add_plugin(ck_sqlite, manifest("editor", data=("products:write",)))
+    assert ck_sqlite.host.rights.allowed("editor", "products:read")
+    assert not ck_sqlite.host.rights.allowed("editor", "orders:read")
 
 
 def test_revoke_from_another_process_applies_at_next_call(tmp_path: Path, db_url: str) -> None:
@@ -49,12 +49,12 @@ def test_revoke_from_another_process_applies_at_next_call(tmp_path: Path, db_url
         k2.close()
 
 
-def test_new_version_asking_for_more_needs_approval(ck: Kernel) -> None:
-    add_plugin(ck, manifest("reporter", data=("orders:read",)))
-    svc = ck.services["credentials"]
+def test_new_version_asking_for_more_needs_approval(ck_sqlite: Kernel) -> None:
+    add_plugin(ck_sqlite, manifest("reporter", data=("orders:read",)))
+    svc = ck_sqlite.services["credentials"]
     v2 = manifest("reporter", data=("orders:read", "customers:read"), hosts=("api.crm.example",), version="2.0.0")
     assert svc.pending_rights("reporter", v2) == ["customers:read", "host:api.crm.example"]
-    assert not ck.host.rights.allowed("reporter", "customers:read")
+    assert not ck_sqlite.host.rights.allowed("reporter", "customers:read")
     svc.grant("reporter", svc.pending_rights("reporter", v2), "admin", version="2.0.0")
     assert svc.pending_rights("reporter", v2) == []
 
@@ -77,9 +77,9 @@ def test_trusted_plugin_gets_its_rights_on_first_enable_but_not_raw(ck: Kernel) 
     assert not rights.allowed("first-party", "orders:read")
 
 
-def test_untrusted_plugin_gets_nothing_on_enable(ck: Kernel) -> None:
-    add_plugin(ck, manifest("vendor-x", data=("orders:read",)), grant=False)
-    assert not ck.host.rights.allowed("vendor-x", "orders:read")
+def test_untrusted_plugin_gets_nothing_on_enable(ck_sqlite: Kernel) -> None:
+    add_plugin(ck_sqlite, manifest("vendor-x", data=("orders:read",)), grant=False)
+    assert not ck_sqlite.host.rights.allowed("vendor-x", "orders:read")
 
 
 def test_host_patterns() -> None:

@@ -61,8 +61,8 @@ def test_ciphertext_moved_to_another_row_fails(ck: Kernel) -> None:
     assert st.read("shop-a", "stripe", "api_key", actor="t") == "sk_live_AAAAAAAAAAAAAAAA"
 
 
-def test_check_and_set(ck: Kernel) -> None:
-    st = _store(ck)
+def test_check_and_set(ck_sqlite: Kernel) -> None:
+    st = _store(ck_sqlite)
     st.create_account("p-one", "acct", kind="api_key")
     st.put("p-one", "acct", "api_key", "value-one-123456", cas=0)
     with pytest.raises(VersionConflict):
@@ -92,8 +92,8 @@ def test_concurrent_check_and_set_one_winner(ck: Kernel) -> None:
     assert wins == [2] and len(losses) == 7
 
 
-def test_soft_delete_restore_destroy(ck: Kernel) -> None:
-    st = _store(ck)
+def test_soft_delete_restore_destroy(ck_sqlite: Kernel) -> None:
+    st = _store(ck_sqlite)
     st.create_account("p-one", "acct", kind="api_key")
     st.put("p-one", "acct", "api_key", "deletable-secret-1", cas=0)
     st.delete_secret("p-one", "acct", "api_key")
@@ -104,7 +104,7 @@ def test_soft_delete_restore_destroy(ck: Kernel) -> None:
     st.delete_account("p-one", "acct", destroy=True)
     with pytest.raises(CredentialNotFound):
         st.read("p-one", "acct", "api_key", actor="t")
-    with ck.factory() as s:
+    with ck_sqlite.factory() as s:
         row = s.scalars(select(SecretVersion)).one()
     assert row.state == "destroyed" and row.ciphertext == b"" and row.wrapped_dek == b""
     st.restore_secret("p-one", "acct", "api_key")  # destroyed stays destroyed
@@ -162,8 +162,8 @@ def test_key_file_readable_by_others_is_refused(tmp_path: Path, sqlite_url: str)
     k2.close()
 
 
-def test_kek_rows_hold_no_plain_key(ck: Kernel) -> None:
-    ck.services["credentials"].status()
-    with ck.factory() as s:
+def test_kek_rows_hold_no_plain_key(ck_sqlite: Kernel) -> None:
+    ck_sqlite.services["credentials"].status()
+    with ck_sqlite.factory() as s:
         kek = s.scalars(select(KekVersion)).one()
     assert kek.primary and len(kek.wrapped) == 12 + 32 + 16
