@@ -1,0 +1,1 @@
+"""PayPal Checkout: Orders v2, payments v2, verified webhooks."""
