@@ -97,20 +97,22 @@ def test_sandbox_unavailable_is_a_plugin_error() -> None:
 
 
 _ORPHAN_SCRIPT = """
-import sys, time, tempfile
-from pathlib import Path
-from tests.sandbox.conftest import build_shop
-shop = build_shop(Path(tempfile.mkdtemp()))
-print(shop.sandbox.plugins["sandboxed-good"].status.pid, flush=True)
+import sys, time
+from comptoir.sandbox.spawn import Zygote
+from comptoir.sandbox import wire
+home = sys.argv[1]
+proc = Zygote(home).spawn()
+proc.send({"t": "init", "plugin": "orphan", "entry": "", "data_dir": home, "read_only": [], "limits": {},
+           "max_in": 1 << 20, "max_out": 1 << 20}, time.monotonic() + 10, 1 << 20)
+assert proc.recv(time.monotonic() + 10, 1 << 20)["t"] == "hello"
+print(proc.pid, flush=True)
 time.sleep(60)
 """
 
 
-@pytest.mark.slow
-def test_workers_die_with_the_kernel() -> None:
-    root = str(PLUGINS.parents[1])
-    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE, cwd=root,
-                            env={**os.environ, "PYTHONPATH": root})
+def test_workers_die_with_the_kernel(tmp_path: Any) -> None:
+    """A kernel killed with SIGKILL takes its zygote and workers with it (parent-death signals)."""
+    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE)
     try:
         assert proc.stdout is not None
         pid = int(proc.stdout.readline())
