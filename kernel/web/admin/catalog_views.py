@@ -1,6 +1,7 @@
 """Admin pages: dashboard (with plugin widgets), products, bulk edits, images."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -31,12 +32,21 @@ def _stats(request: Request) -> dict[str, Any]:
     return {"orders_30d": n, "revenue_30d": int(revenue), "awaiting_payment": waiting, "to_ship": to_ship}
 
 
+def widgets_for(request: Request, role: str) -> list[Any]:
+    """Every widget offered to ``role``, each tagged with the plugin that offers it."""
+    host = kernel_of(request).host
+    out = []
+    for plugin, specs in host.call_each("dashboard_widgets", role=role):
+        for spec in specs or []:
+            if role in getattr(spec, "roles", ()):
+                out.append(replace(spec, plugin=plugin))
+    return out
+
+
 async def dashboard(request: Request) -> Response:
     """The page shell: kernel figures plus every plugin widget offered to this role."""
     me = await staff(request)
-    host = kernel_of(request).host
-    specs = await run_in_threadpool(lambda: host.call("dashboard_widgets", role=me.role))
-    widgets = [w for w in specs if me.role in getattr(w, "roles", ())]
+    widgets = await run_in_threadpool(widgets_for, request, me.role)
     stats = await run_in_threadpool(_stats, request) if me.can("orders:read") else None
     return page(request, me, "dashboard.html", widgets=widgets, stats=stats)
 
@@ -46,8 +56,8 @@ async def widget(request: Request) -> Response:
     me = await staff(request)
     plugin, wid = request.path_params["plugin"], request.path_params["widget_id"]
     host = kernel_of(request).host
-    specs = await run_in_threadpool(lambda: host.call("dashboard_widgets", role=me.role))
-    spec = next((w for w in specs if w.id == wid and me.role in w.roles and (w.plugin or plugin) == plugin), None)
+    specs = await run_in_threadpool(widgets_for, request, me.role)
+    spec = next((w for w in specs if w.id == wid and w.plugin == plugin), None)
     if spec is None:
         return HTMLResponse("<p class='muted'>widget not available for your role</p>", status_code=404)
     try:

@@ -34,7 +34,7 @@ async def orders(request: Request) -> Response:
     status = status if status in ORDER_STATUSES else ""
     q = request.query_params.get("q", "")[:100]
     found = await run_in_threadpool(order_page, kernel_of(request), status, q, limit, offset)
-    return page(request, me, "orders.html", orders=found.items, status=status, q=q, statuses=ORDER_STATUSES,
+    return page(request, me, "orders.html", orders=found.items, status_filter=status, q=q, statuses=ORDER_STATUSES,
                 links=page_links(request, found.total, limit, offset))
 
 

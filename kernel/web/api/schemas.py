@@ -4,7 +4,7 @@ Amounts are integers of minor units with a currency code, never floats.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,6 +12,7 @@ from comptoir.kernel.types import Address
 
 Str = Field(min_length=1, max_length=200)
 MAX_INT = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
 class In(BaseModel):
@@ -104,7 +105,7 @@ class VariantPatch(In):
 class BulkPriceIn(In):
     """Change the price of many products at once: every variant of each product."""
 
-    product_ids: list[int] = Field(min_length=1, max_length=1000)
+    product_ids: list[Id] = Field(min_length=1, max_length=1000)
     mode: Literal["set", "percent", "delta"]
     value: int = Field(ge=-1_000_000_00, le=1_000_000_00,
                        description="set: new price in minor units; percent: e.g. -10; delta: minor units to add")
@@ -112,7 +113,7 @@ class BulkPriceIn(In):
 
 class CollectionIn(In):
     name: str = Field(min_length=1, max_length=200)
-    product_ids: list[int] = Field(default_factory=list, max_length=1000)
+    product_ids: list[Id] = Field(default_factory=list, max_length=1000)
 
 
 class StockIn(In):

@@ -34,7 +34,7 @@ def cart_dict(s: Any, cart: Cart) -> dict[str, Any]:
 def order_dict(s: Any, o: Order, *, lines: bool = True) -> dict[str, Any]:
     out = {"id": o.id, "number": o.number, "reference": o.reference, "status": o.status, "channel": o.channel,
            "email": o.email, "customer_id": o.customer_id, "currency": o.currency, "subtotal": o.subtotal,
-           "shipping_total": o.shipping_total, "total": o.total, "refunded_total": o.refunded_total,
+           "shipping_total": o.shipping_total, "discount_total": o.discount_total, "total": o.total, "refunded_total": o.refunded_total,
            "payment_method": o.payment_method, "capture_mode": o.capture_mode,
            "placed_at": o.placed_at.isoformat(), "lines": []}
     if lines:
