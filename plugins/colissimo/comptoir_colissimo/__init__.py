@@ -1,0 +1,1 @@
+"""Colissimo: SLS labels and returns, La Poste tracking, contract rate grid."""
