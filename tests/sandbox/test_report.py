@@ -81,3 +81,17 @@ def test_untrusted_discovered_plugin_is_adopted_into_the_sandbox(shop: Shop, mon
     finally:
         shop.kernel.host.forget("adopted-good")
         shop.kernel.host.forget("trusted-one")
+
+
+def test_cli_report_shows_each_sandboxed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from comptoir.kernel.cli import base
+    from tests.sandbox.conftest import build_shop
+
+    own = build_shop(tmp_path)  # with_kernel closes the kernel it is given
+    monkeypatch.setattr(base, "open_kernel", lambda **_: own.kernel)
+    result = CliRunner().invoke(cli, ["sandbox", "report"])
+    assert result.exit_code == 0, result.output
+    assert "sandboxed-good 1.0.0: enabled, worker running" in result.output
+    for layer in EXPECTED_LAYERS:
+        assert layer in result.output
+    own.sandbox.close()
