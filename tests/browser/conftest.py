@@ -1,0 +1,78 @@
+"""Browser fixtures: a seeded shop served by uvicorn in a thread, and Debian's Chromium
+driven by Playwright (never a downloaded browser)."""
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from comptoir.kernel.db import make_engine
+from comptoir.kernel.migrate import upgrade
+from comptoir.kernel.staff import passwords
+from comptoir.kernel.web.app import create_app
+from tests.conftest import build_kernel
+from tests.kernel.web.conftest import FAST_HASHER
+from tests.kernel.web.helpers import seed
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a running shop (uvicorn in a thread, SQLite)."""
+    import uvicorn
+
+    root: Path = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{root / 'shop.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    old, passwords._HASHER = passwords._HASHER, FAST_HASHER
+    kernel = build_kernel(root, url).boot()
+    seed(kernel)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(kernel), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    kernel.close()
+    passwords._HASHER = old
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(15_000)
+    yield pg
+    ctx.close()
