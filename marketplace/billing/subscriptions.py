@@ -63,7 +63,8 @@ def renew(b: Billing, s: Session, sub: Subscription, today: date) -> list[Txn]:
             nxt = sub.paid_until
         while nxt <= today:
             end = period_end(nxt, p.get("interval") or "month", sub.anchor_day)
-            txn = b.charge(s, gross=p["price"], day=today, ref=f"sub:{sub.id}:{sub.installs}:{nxt.isoformat()}",
+            # no ref: the subscription row lock (and paid_until moving on) makes renewal once-only
+            txn = b.charge(s, gross=p["price"], day=today,
                            memo=f"{sub.plan} {nxt.isoformat()} to {(end - timedelta(days=1)).isoformat()}",
                            **common)  # type: ignore[arg-type]
             sub.period_start, sub.paid_until, sub.period_charge_id = nxt, end, txn.id  # type: ignore[union-attr]
