@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import socket
 import threading
 import time
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("comptoir.sandbox")
 _SPECS = all_specs()
 SIDE_EFFECT_GRACE = 3
+CPU_CHECK_EVERY = 256  # calls between two looks at the worker's CPU time
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class SandboxedPlugin:
         self._ids = itertools.count(1)
         self._sent_settings: dict[str, Any] | None = None
         self._notify_disable = False
+        self._calls = 0
 
     # ---- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -141,6 +144,12 @@ class SandboxedPlugin:
             st.layers = [dict(x) for x in hello.get("layers", []) if isinstance(x, dict)]
             st.hooks = {str(k): dict(v) for k, v in (hello.get("hooks") or {}).items() if isinstance(v, dict)}
             st.start_ms = (time.perf_counter() - t0) * 1000
+            missing = [str(x.get("name")) for x in st.layers if not x.get("applied")]
+            if missing:  # said where the merchant looks, never silently skipped
+                self.manager.journal(self.name, "degraded", "worker started without: " + ", ".join(missing))
+                log.warning("sandboxed plugin %s runs without these isolation layers: %s (see `comptoir sandbox "
+                            "report`)", self.name, ", ".join(missing))
+            self._calls = 0
 
     def stop(self) -> None:
         with self._lock:
@@ -252,6 +261,9 @@ class SandboxedPlugin:
                     raise SandboxFailure(f"plugin {self.name!r} broke the sandbox protocol in {hook}: {exc}",
                                          plugin=self.name, hook=hook) from None
                 self.status.failures = 0
+                self._calls += 1
+                if self._calls % CPU_CHECK_EVERY == 0:
+                    self._recycle_if_worn()
         finally:
             # outside the lock: disabling calls back into this plugin (plugin_disabled)
             if self._notify_disable:
@@ -294,6 +306,20 @@ class SandboxedPlugin:
         except wire.ProtocolError as exc:  # an answer over the frame limit (nothing was sent)
             proc.send({"t": "reply", "id": rid, "ok": False, "error": {"type": "ProtocolError", "message": str(exc)}},
                       deadline, self.limits.max_in)
+
+    def _recycle_if_worn(self) -> None:
+        """RLIMIT_CPU counts the worker's whole life: retire it (between calls, not as a
+        failure) before a busy but healthy plugin reaches the limit mid-call."""
+        if self.proc is None:
+            return
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return
+        if used_s >= 0.8 * self.limits.cpu_seconds:
+            log.info("sandboxed plugin %s: worker used %.0f s of CPU, replacing it", self.name, used_s)
+            self.stop()
 
     def _failure(self, reason: str) -> None:
         """Kill the worker and schedule its restart; disable the plugin after too many."""

@@ -47,6 +47,8 @@ def test_report_says_when_a_layer_was_not_applied(shop: Shop) -> None:
     layer = {x["name"]: x for x in report["layers"]}["namespaces"]
     assert layer["applied"] is False and "disabled by configuration" in layer["detail"]
     assert report["fully_isolated"] is False
+    degraded = shop.kernel.host.journal.entries(plugin=name, outcome="degraded")
+    assert degraded and "namespaces" in degraded[0].error  # the merchant's journal says it too
     shop.add("hostile_files")
 
 

@@ -138,3 +138,21 @@ def test_import_time_attack_is_confined_and_fails_enable(shop: Shop) -> None:
     assert not shop.kernel.host.records["sandboxed-import-attack"].enabled
     shop.kernel.host.forget("sandboxed-import-attack")
     shop.assert_serving()
+
+
+def test_worker_near_its_cpu_limit_is_replaced_between_calls(shop: Shop, monkeypatch: Any) -> None:
+    import dataclasses
+
+    from comptoir.sandbox import supervisor
+
+    name = shop.add("hostile_resources")
+    plugin = shop.sandbox.plugins[name]
+    assert _call(shop, name, "ping") == {"pong": True}
+    pid = plugin.status.pid
+    monkeypatch.setattr(supervisor, "CPU_CHECK_EVERY", 1)
+    plugin.limits = dataclasses.replace(plugin.limits, cpu_seconds=0)  # "worn out" at once
+    assert _call(shop, name, "ping") == {"pong": True}  # answered, then retired
+    assert plugin.proc is None
+    plugin.limits = dataclasses.replace(plugin.limits, cpu_seconds=5)
+    assert _call(shop, name, "ping") == {"pong": True}
+    assert plugin.status.pid != pid and plugin.status.total_failures == 0
