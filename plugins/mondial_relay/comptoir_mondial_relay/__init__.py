@@ -1,0 +1,1 @@
+"""Mondial Relay: pickup points, labels and tracking through the WSI SOAP service."""
