@@ -169,6 +169,7 @@ class SocialPost:
     link: str = ""
     image_url: str = ""
     product_id: int | None = None
+    scheduled_at: str = ""  # ISO 8601; a network that schedules natively (Mastodon) holds the post until then
 
 
 @dataclass(frozen=True, slots=True)
