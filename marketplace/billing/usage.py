@@ -39,11 +39,12 @@ def record(b: Billing, shop_id: str, plugin_id: str, unit: str, quantity: int, i
     values = dict(shop_id=shop_id, plugin_id=plugin_id, unit=unit, quantity=quantity,
                   idempotency_key=idempotency_key, period=month_of(day), day=day, created_at=utcnow())
     ins = sqlite_insert(Usage) if b.is_sqlite else pg_insert(Usage)
-    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["shop_id", "plugin_id", "idempotency_key"])
+    stmt = (ins.values(**values).on_conflict_do_nothing(index_elements=["shop_id", "plugin_id", "idempotency_key"])
+            .returning(Usage.__table__.c.id))  # type: ignore[attr-defined]  # a row back only when inserted
     with b.factory() as s, s.begin():
         if s.get(Plugin, plugin_id) is None:
             raise NotFound(f"no plugin {plugin_id!r} in the catalog")
-        return bool(s.execute(stmt).rowcount)
+        return s.connection().execute(stmt).first() is not None
 
 
 def _pricing(s: Any, b: Billing, shop_id: str, plugin_id: str) -> tuple[dict[str, Any], str, int]:

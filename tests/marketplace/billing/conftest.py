@@ -101,3 +101,9 @@ class Seed:
 @pytest.fixture
 def seed(market: Marketplace) -> Seed:
     return Seed(market)
+
+
+@pytest.fixture
+def seeder() -> Any:
+    """``seeder(mp)``: a :class:`Seed` for any marketplace (e.g. ``market_any``)."""
+    return Seed
