@@ -24,13 +24,16 @@ def money(amount: int, currency: str) -> dict[str, Any]:
 
 def list_products(s: Session, *, q: str = "", category: str = "", collection: str = "", min_price: int | None = None,
                   max_price: int | None = None, in_stock: bool = False, location_id: int | None = None,
-                  sort: str = "title", limit: int = 24, offset: int = 0, include_inactive: bool = False) -> Page:
+                  sort: str = "title", limit: int = 24, offset: int = 0, include_inactive: bool = False,
+                  ids: list[int] | None = None) -> Page:
     """A page of product summaries with their lowest price and units available."""
     price = (select(Variant.product_id.label("pid"), func.min(Variant.price_amount).label("p"))  # type: ignore[attr-defined]
              .group_by(Variant.product_id).subquery())
     where: list[Any] = []
     if not include_inactive:
         where.append(Product.active.is_(True))  # type: ignore[attr-defined]
+    if ids is not None:
+        where.append(Product.id.in_(ids))  # type: ignore[union-attr]
     if q:
         needle = f"%{q.lower()}%"
         where.append(or_(func.lower(Product.title).like(needle), func.lower(Product.description).like(needle),
@@ -138,3 +141,11 @@ def product_availability(s: Session, key: str | int) -> dict[str, Any]:
 def location_dict(loc: Location) -> dict[str, Any]:
     return {"id": loc.id, "code": loc.code, "name": loc.name, "kind": loc.kind, "city": loc.city,
             "country": loc.country, "ships_online": loc.ships_online}
+
+
+def summaries(s: Session, ids: list[int]) -> list[dict[str, Any]]:
+    """Summaries of active products, in the order of ``ids`` (recommendations keep their rank)."""
+    if not ids:
+        return []
+    found = {p["id"]: p for p in list_products(s, ids=ids, limit=len(ids)).items}
+    return [found[i] for i in ids if i in found]

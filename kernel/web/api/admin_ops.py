@@ -170,6 +170,18 @@ def admin_segments(call: Call) -> Page:
     return Page(rows[off:off + lim], len(rows), lim, off)
 
 
+@api.op("POST", f"{P}/segments/refresh", summary="Recompute RFM segments now", tag="admin: customers",
+        right="customers:write", response={"type": "object", "properties": {
+            "customers": {"type": "integer"}, "counts": {"type": "object"}}})
+def admin_refresh_segments(call: Call) -> dict[str, Any]:
+    """Scores every customer on recency, frequency and money spent, and stores the segment."""
+    from comptoir.kernel.services.segmentation import segment_customers
+
+    report = segment_customers(call.kernel.factory)
+    return {"customers": report.customers, "orders": report.orders, "counts": report.counts,
+            "seconds": report.seconds}
+
+
 # ---- journal ---------------------------------------------------------------------------
 def journal_page(kernel: Kernel, plugin: str, outcome: str, lim: int, off: int) -> Page:
     kernel.host.journal.flush()

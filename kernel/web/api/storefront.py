@@ -182,3 +182,37 @@ def order_status(call: Call) -> dict[str, Any]:
         if o is None or o.email != (call.query["email"] or "").strip().lower():
             raise NotFound("no order with this reference and e-mail", field="reference")
         return order_dict(s, o)
+
+
+RECO_KINDS = ["for_you", "similar", "bought_together", "popular", "trending"]
+
+
+def recommend(call_kernel: Any, kind: str, *, k: int = 8, product_id: int | None = None,
+              customer_id: int | None = None) -> list[dict[str, Any]]:
+    """Ask the recommendation engine (first plugin that answers) and return summaries."""
+    from comptoir.kernel.types import RecoRequest
+
+    req = RecoRequest(kind=kind, k=k, product_ids=(product_id,) if product_id else (),  # type: ignore[arg-type]
+                      customer_id=customer_id, exclude=(product_id,) if product_id else ())
+    scored = call_kernel.host.call("recommend", request=req) or []
+    with read_only(call_kernel.factory) as s:
+        from comptoir.kernel.web.queries import summaries
+
+        items = summaries(s, [x.product_id for x in scored][:k])
+    score = {x.product_id: x.score for x in scored}
+    return [{**it, "score": score.get(it["id"], 0.0)} for it in items]
+
+
+@api.op("GET", f"{P}/recommendations", summary="Recommended products", tag="catalog",
+        response={"type": "array", "items": {"$ref": "#/components/schemas/ProductSummary"}}, query=(
+            Param("kind", {"type": "string", "enum": RECO_KINDS, "default": "popular"}),
+            Param("product_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                  "the product being viewed (similar, bought_together)"),
+            Param("k", {"type": "integer", "minimum": 1, "maximum": 50, "default": 8})))
+def recommendations(call: Call) -> list[dict[str, Any]]:
+    """``for_you`` uses the signed-in customer (X-Customer-Token) when there is one.
+    Empty when no recommendation plugin is enabled."""
+    tokens = call.request.app.state.customer_tokens
+    cid = tokens.read(call.request.headers.get("x-customer-token", ""))
+    return recommend(call.kernel, call.query["kind"], k=call.query["k"], product_id=call.query["product_id"],
+                     customer_id=cid)

@@ -19,7 +19,7 @@ from comptoir.kernel.errors import ComptoirError, NotFound
 from comptoir.kernel.services.carts import add_item, create_cart, get_cart, set_line
 from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service
 from comptoir.kernel.types import Address
-from comptoir.kernel.web.api.storefront import cart_dict, order_dict
+from comptoir.kernel.web.api.storefront import cart_dict, order_dict, recommend
 from comptoir.kernel.web.auth.guard import csrf_ok
 from comptoir.kernel.web.pages import flash, render
 from comptoir.kernel.web.problems import Forbidden
@@ -83,7 +83,9 @@ async def product(request: Request) -> Response:
     def load() -> dict[str, Any]:
         with read_only(_k(request).factory) as s:
             p = product_detail(s, request.path_params["slug"])
-            return {"p": p, "stores": product_availability(s, p["id"])["locations"], "categories": _categories(s)}
+            out = {"p": p, "stores": product_availability(s, p["id"])["locations"], "categories": _categories(s)}
+        out["similar"] = recommend(_k(request), "similar", k=4, product_id=p["id"])
+        return out
 
     return _shop(request, "product.html", **await run_in_threadpool(load))
 

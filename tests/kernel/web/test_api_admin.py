@@ -117,3 +117,19 @@ def test_scopes_and_revocation(client: TestClient, shop: Kernel) -> None:
     assert client.get("/api/admin/v1/orders", headers=auth("cpt_forged")).status_code == 401
     with read_only(shop.factory) as s:
         assert s.scalar(select(Order.id)) is not None
+
+
+def test_segments_refresh_and_recommendations(client: TestClient, owner_token: str) -> None:
+    h = auth(owner_token)
+    r = client.post("/api/admin/v1/segments/refresh", headers=h)
+    report = r.json()
+    assert r.status_code == 200 and report["customers"] >= 1  # customers who ordered
+    assert sum(report["counts"].values()) == report["customers"]
+    segs = {x["segment"]: x["customers"] for x in client.get("/api/admin/v1/segments", headers=h).json()["items"]}
+    for name, n in report["counts"].items():
+        if n:
+            assert segs[name] == n
+    recos = client.get("/api/v1/recommendations", params={"kind": "popular", "k": 5})
+    assert recos.status_code == 200
+    for item in recos.json():
+        assert item["slug"] and isinstance(item["score"], float)
