@@ -13,6 +13,17 @@ from tests.sandbox.conftest import Shop
 Attack = Callable[..., Any]
 
 
+def _gone(pid: int, within_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def test_fork_bomb_is_refused(shop: Shop, attack: Attack) -> None:
     result = attack("hostile_resources", "fork_bomb")
     assert result["escaped"] is False and "Permission" in result["error"]
@@ -36,9 +47,7 @@ def test_hung_call_is_killed_at_the_deadline(shop: Shop, attack: Attack, how: st
         attack("hostile_resources", how)
     assert time.monotonic() - t0 < 5  # deadline 1 s, plus the kill
     assert pid is not None
-    time.sleep(0.05)
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)  # the whole process group was killed
+    assert _gone(pid)  # the whole process group was killed
     shop.assert_serving()
     assert attack("hostile_resources", "ping") == {"pong": True}  # restarted on the next call
     assert shop.sandbox.plugins["hostile-resources"].status.pid != pid

@@ -69,7 +69,7 @@ def test_backoff_fails_fast_while_restarting(shop: Shop) -> None:
     t0 = time.monotonic()
     with pytest.raises(PluginError, match="restarting after a failure"):
         _call(shop, name, "unshare")
-    assert time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 < 2  # refused at once, not after the 30 s backoff
     shop.assert_serving()
 
 
