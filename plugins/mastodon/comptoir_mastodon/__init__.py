@@ -1,0 +1,1 @@
+"""Mastodon: publish with media (now or scheduled), collect mentions and replies."""
