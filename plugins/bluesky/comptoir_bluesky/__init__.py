@@ -1,0 +1,1 @@
+"""Bluesky (AT Protocol): posts with images and links, mentions and replies."""
