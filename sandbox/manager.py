@@ -77,18 +77,28 @@ class SandboxManager:
         return self.runtime_paths() + [os.path.realpath(code_path)]
 
     # ---- workers -------------------------------------------------------------------
-    def spawn(self) -> WorkerProcess:
-        home = self.kernel.settings.data_dir / "sandbox"
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    def _zygote_handle(self) -> Zygote:
+        with self._lock:
+            if self._zygote is None:
+                home = self.kernel.settings.data_dir / "sandbox"
+                home.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._zygote = Zygote(str(home))
+            return self._zygote
+
+    def warm(self) -> None:
+        """Start the zygote in the background, so the first worker does not wait for it."""
         if self.use_zygote:
-            with self._lock:
-                if self._zygote is None:
-                    self._zygote = Zygote(str(home))
+            threading.Thread(target=self._zygote_handle().warm, name="sandbox-zygote", daemon=True).start()
+
+    def spawn(self) -> WorkerProcess:
+        if self.use_zygote:
             try:
-                return self._zygote.spawn()
+                return self._zygote_handle().spawn()
             except OSError as exc:
                 log.warning("sandbox zygote unavailable (%s); starting workers directly", exc)
                 self.use_zygote = False
+        home = self.kernel.settings.data_dir / "sandbox"
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
         return spawn_direct(str(home))
 
     # ---- registration ----------------------------------------------------------------
@@ -182,6 +192,8 @@ class SandboxManager:
                 continue
             self.add(rec.manifest, located[0], located[1], enable=False)
             adopted.append(rec.name)
+        if adopted:
+            self.warm()  # boot will enable them: overlap the zygote's start with the rest of it
         return adopted
 
     def _locate(self, rec: PluginRecord) -> tuple[Path, str] | None:

@@ -111,7 +111,7 @@ class Zygote:
 
     def __init__(self, home: str) -> None:
         self.home = home
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._sock: socket.socket | None = None
         self._popen: subprocess.Popen[bytes] | None = None
         self.started_ms = 0.0
@@ -136,6 +136,15 @@ class Zygote:
         self._sock = parent
         self.started_ms = (time.perf_counter() - t0) * 1000
         return parent
+
+    def warm(self) -> None:
+        """Start the zygote now (in a background thread at kernel start), if not running."""
+        with self._lock:
+            if self._sock is None:
+                try:
+                    self._start()
+                except OSError:
+                    pass  # spawn() retries and reports
 
     def spawn(self) -> WorkerProcess:
         with self._lock:
@@ -165,6 +174,10 @@ class Zygote:
         return self._popen.pid if self._popen is not None and self._sock is not None else None
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._sock is not None:
             try:
                 self._sock.close()  # the zygote exits on EOF
