@@ -210,21 +210,23 @@ class SandboxManager:
 
     def locate_installed(self, plugin: str) -> tuple[Path, str] | None:
         """The current version folder of a marketplace install and its entry point value."""
-        from importlib import metadata
-
         from comptoir.kernel.installer import loader  # the installer owns the folder layout
-        from comptoir.kernel.plugins import ENTRY_POINT_GROUP
 
         plugin_dir = self.kernel.settings.effective_plugin_dir
         version = loader.current_version(plugin_dir, plugin)
         if version is None:
             return None
         folder = loader.version_dir(plugin_dir, plugin, version)
-        for dist in metadata.distributions(path=[str(folder)]):
-            for ep in dist.entry_points:
-                if ep.group == ENTRY_POINT_GROUP and ep.name == plugin:
-                    return folder, ep.value
-        return None
+        entry = entry_point_in(folder, plugin)
+        return (folder, entry) if entry else None
+
+    def add_installed(self, manifest: Manifest, folder: Path, *, enable: bool = True) -> PluginRecord:
+        """Sandbox an unpacked marketplace release (for the installer's live install path)."""
+        entry = entry_point_in(folder, manifest.id)
+        if entry is None:
+            raise ManifestError(f"plugin {manifest.id!r}: {folder} has no comptoir.plugins entry point named "
+                                f"{manifest.id!r}", field="entry_point")
+        return self.add(manifest, folder, entry, enable=enable)
 
     def disable(self, name: str, reason: str) -> None:
         """Take a plugin that keeps failing out of service; the shop goes on without it."""
@@ -277,6 +279,19 @@ class SandboxManager:
         if self._zygote is not None:
             self._zygote.close()
             self._zygote = None
+
+
+def entry_point_in(folder: Path, plugin: str) -> str | None:
+    """``module:object`` of ``plugin``'s ``comptoir.plugins`` entry point in an unpacked wheel."""
+    from importlib import metadata
+
+    from comptoir.kernel.plugins import ENTRY_POINT_GROUP
+
+    for dist in metadata.distributions(path=[str(folder)]):
+        for ep in dist.entry_points:
+            if ep.group == ENTRY_POINT_GROUP and ep.name == plugin:
+                return str(ep.value)
+    return None
 
 
 def _refuse(name: str) -> Any:

@@ -97,3 +97,51 @@ def test_cli_report_shows_each_sandboxed_plugin(tmp_path: Path, monkeypatch: pyt
     for layer in EXPECTED_LAYERS:
         assert layer in result.output
     own.sandbox.close()
+
+
+def _unpacked_release(plugin_dir: Path, plugin_id: str, version: str) -> Path:
+    """What the installer leaves on disk: <plugin_dir>/<id>/<version>/ + a current pointer."""
+    import shutil
+
+    folder = plugin_dir / plugin_id / version
+    folder.mkdir(parents=True)
+    shutil.copy(PLUGINS / "sandboxed_good" / "sandboxed_good.py", folder / "sandboxed_good.py")
+    info = folder / "vendor_plugin-1.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vendor-plugin\nVersion: 1.0.0\n")
+    (info / "entry_points.txt").write_text(f"[comptoir.plugins]\n{plugin_id} = sandboxed_good:plugin\n")
+    (plugin_dir / plugin_id / "current").write_text(version + "\n")
+    return folder
+
+
+def test_marketplace_install_runs_sandboxed_even_if_it_claims_trust(shop: Shop, monkeypatch: Any) -> None:
+    plugin_dir = shop.kernel.settings.effective_plugin_dir
+    base = manifest_from_pyproject(PLUGINS / "sandboxed_good" / "pyproject.toml")
+    claims = base.model_copy(update={"id": "vendor-claims-trust", "trusted": True})  # the vendor's own word
+    _unpacked_release(plugin_dir, claims.id, "1.0.0")
+
+    def must_not_import() -> Any:
+        raise AssertionError("the kernel imported untrusted code")
+
+    shop.kernel.host.records[claims.id] = PluginRecord(claims.id, claims, must_not_import, source="installed")
+    try:
+        assert shop.sandbox.should_sandbox(claims, "installed")
+        assert shop.sandbox.adopt([shop.kernel.host.records[claims.id]]) == [claims.id]
+        shop.kernel.host.enable(claims.id)
+        assert shop.kernel.host.call_one(claims.id, "widget_data", widget_id="y", config={}) == {"widget": "y"}
+        monkeypatch.setenv("COMPTOIR_TRUSTED_PLUGINS", f"other, {claims.id}")  # the operator's trust
+        assert not shop.sandbox.should_sandbox(claims, "installed")
+    finally:
+        shop.kernel.host.forget(claims.id)
+
+
+def test_installer_live_path_can_sandbox_a_release(shop: Shop, tmp_path: Path) -> None:
+    base = manifest_from_pyproject(PLUGINS / "sandboxed_good" / "pyproject.toml")
+    manifest = base.model_copy(update={"id": "vendor-live"})
+    folder = _unpacked_release(tmp_path / "plugins", manifest.id, "2.0.0")
+    try:
+        rec = shop.sandbox.add_installed(manifest, folder)
+        assert rec.enabled and rec.source == "sandbox"
+        assert shop.kernel.host.call_one(manifest.id, "widget_data", widget_id="z", config={}) == {"widget": "z"}
+    finally:
+        shop.kernel.host.forget(manifest.id)
