@@ -9,6 +9,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from comptoir.kernel.errors import ComptoirError
 from comptoir.marketplace import api, pages, simple
+from comptoir.marketplace.billing import web as billing_web
 from comptoir.marketplace.service import Marketplace
 from comptoir.marketplace.settings import MarketSettings
 
@@ -23,7 +24,7 @@ async def _error(request: Request, exc: Exception) -> Response:
 def create_app(settings: MarketSettings | None = None, *, market: Marketplace | None = None) -> Starlette:
     """The registry app; pass ``market`` to share one :class:`Marketplace` (tests, demo)."""
     mp = market or Marketplace(settings or MarketSettings.from_env())
-    app = Starlette(routes=[*api.routes, *simple.routes, *pages.routes],
+    app = Starlette(routes=[*api.routes, *simple.routes, *pages.routes, *billing_web.routes],
                     exception_handlers={ComptoirError: _error})
     app.state.market = mp
     return app

@@ -41,21 +41,20 @@ def search(mp: Marketplace, q: str = "", *, category: str = "", kernel: str = ""
     if category and category not in CATEGORIES:
         raise ValidationFailed(f"unknown category {category!r}; known: {', '.join(CATEGORIES)}", field="category")
     per_page = max(1, min(per_page, 100))
-    ids = mp.index.search(q, category=category)
+    total, page_ids = mp.index.search_page(q, category=category, kernel=kernel, offset=(page - 1) * per_page,
+                                           limit=per_page)
+    docs = mp.index.docs  # the index carries what a result line shows: no database read
+    results = [doc_summary(docs[i], kernel) for i in page_ids if i in docs]
+    return {"total": total, "page": page, "per_page": per_page, "results": results}
+
+
+def doc_summary(d: Any, kernel: str = "") -> dict[str, Any]:
+    out = {"id": d.id, "name": d.name, "vendor": d.vendor, "category": d.category, "summary": d.summary,
+           "version": d.version, "kernel_api": d.kernel_api, "pricing": d.pricing, "installs": d.installs,
+           "rating": d.rating, "ratings": d.ratings, "dist_name": d.dist_name}
     if kernel:
-        docs = mp.index.docs
-        ids = [i for i in ids if i in docs]
-        with mp.factory() as s:
-            ranges = dict(s.execute(select(Plugin.id, Plugin.kernel_api).where(Plugin.id.in_(ids))).all()) \
-                if len(ids) <= 2000 else dict(s.execute(select(Plugin.id, Plugin.kernel_api)).all())
-        ids = [i for i in ids if compatible(ranges.get(i, ""), kernel)]
-    total = len(ids)
-    page_ids = ids[(page - 1) * per_page: page * per_page]
-    with mp.factory() as s:
-        rows = {p.id: (p, v) for p, v in s.execute(
-            select(Plugin, Vendor.name).join(Vendor, Vendor.id == Plugin.vendor_id).where(Plugin.id.in_(page_ids)))}
-    return {"total": total, "page": page, "per_page": per_page,
-            "results": [listing_summary(*rows[i], kernel=kernel) for i in page_ids if i in rows]}
+        out["compatible"] = compatible(d.kernel_api, kernel)
+    return out
 
 
 def categories(mp: Marketplace) -> list[dict[str, Any]]:
@@ -148,6 +147,7 @@ def add_review(mp: Marketplace, plugin_id: str, token: str, rating: int, text: s
         p.rating_sum += rating
         p.rating_count += 1
         s.add(p)
+    mp._index_plugin(plugin_id)
     return {"rating": rating, "text": text[:4000]}
 
 

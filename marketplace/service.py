@@ -316,4 +316,7 @@ class Marketplace:
             self.index.remove(plugin.id)  # nothing installable: not in the catalog
             return
         self.index.put(Doc(plugin.id, plugin.name, vendor, plugin.category, plugin.summary, plugin.description,
-                           plugin.install_count))
+                           plugin.install_count, plugin.kernel_api, plugin.latest_version, plugin.dist_name,
+                           dict(plugin.pricing),
+                           round(plugin.rating_sum / plugin.rating_count, 2) if plugin.rating_count else None,
+                           plugin.rating_count))

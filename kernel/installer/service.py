@@ -19,11 +19,11 @@ from typing import Any, Iterable
 
 import httpx
 from packaging.version import Version
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from comptoir.kernel import hookspecs
 from comptoir.kernel.domain.base import utcnow
-from comptoir.kernel.domain.events import PluginState
+from comptoir.kernel.domain.events import KernelCounter, PluginState
 from comptoir.kernel.errors import ComptoirError, NotFound
 from comptoir.kernel.installer import loader, trust
 from comptoir.kernel.installer.errors import InstallRefused, RightsApprovalNeeded, StaleIndex, UntrustedRelease
@@ -401,6 +401,12 @@ class Installer:
         with self.kernel.factory() as s, s.begin():
             s.execute(delete(PluginState).where(PluginState.name == plugin))  # type: ignore[arg-type]
             s.execute(delete(InstalledPlugin).where(InstalledPlugin.plugin == plugin))  # type: ignore[arg-type]
+            # other processes (web workers) notice plugin changes through this counter
+            if s.get(KernelCounter, "plugins") is None:
+                s.add(KernelCounter(name="plugins", value=1))
+            else:
+                s.execute(update(KernelCounter).where(KernelCounter.name == "plugins")  # type: ignore[arg-type]
+                          .values(value=KernelCounter.value + 1))
         return out
 
 

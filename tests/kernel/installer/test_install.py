@@ -112,3 +112,25 @@ def test_a_failing_upgrade_leaves_the_shop_unchanged(shop, installer, built, mon
         installer.upgrade(pid, approve=True)
     assert _services(shop, pid) == ["standard"]
     assert not (shop.settings.effective_plugin_dir / pid / "1.1.0").exists()
+
+
+def test_install_by_another_process_goes_live_on_refresh(shop, built, market_client) -> None:  # type: ignore[no-untyped-def]
+    """The CLI (another kernel on the same shop) installs, upgrades, uninstalls; the running shop follows."""
+    from comptoir.kernel.installer.service import Installer
+    from comptoir.kernel.runtime import Kernel
+
+    pid = built["id"]
+    cli_kernel = Kernel(shop.settings, discover=False, default_enabled=()).boot()
+    try:
+        other = Installer(cli_kernel, "http://testserver", client=market_client)
+        other.install(pid, "1.0.0")
+        assert shop.host.refresh(max_age_s=0)
+        assert _services(shop, pid) == ["standard"]
+        other.upgrade(pid, approve=True)
+        shop.host.refresh(max_age_s=0)
+        assert _services(shop, pid) == ["express"]
+        other.uninstall(pid)
+        shop.host.refresh(max_age_s=0)
+        assert _services(shop, pid) == [] and pid not in shop.host.records
+    finally:
+        cli_kernel.close()
