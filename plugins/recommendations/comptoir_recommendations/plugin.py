@@ -9,15 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from comptoir.kernel.types import RecoRequest, ScoredItem
+from comptoir.sdk import RecoRequest, ScoredItem, hookimpl
 from comptoir_recommendations.engine import Engine
 from comptoir_recommendations.pipeline import load_shop, train_and_publish
 from comptoir_recommendations.threads import pin_blas
-
-try:  # the SDK re-exports the marker for vendors; the kernel's is the same object
-    from comptoir.sdk import hookimpl  # type: ignore[attr-defined]
-except ImportError:
-    from comptoir.kernel.hookspecs import hookimpl
 
 
 class RecommendationsPlugin:

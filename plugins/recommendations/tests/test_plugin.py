@@ -11,9 +11,8 @@ from sqlalchemy import select
 from comptoir.kernel.domain import (
     Category, Customer, Location, Order, OrderLine, Product, StockLevel, Variant,
 )
-from comptoir.kernel.hookspecs import hookimpl
 from comptoir.kernel.manifest import manifest_from_pyproject, parse_manifest
-from comptoir.kernel.types import RecoRequest, ScoredItem
+from comptoir.sdk import RecoRequest, ScoredItem, check_plugin, hookimpl
 from comptoir_recommendations.synthetic import ShopSpec, generate
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
@@ -51,6 +50,13 @@ def _seed_shop(kernel: Any) -> dict[int, set[int]]:
                             total=int(lines.total[i]), location_id=1))
             bought.setdefault(int(lines.customer_id[i]), set()).add(pid)
     return bought
+
+
+def test_hook_signatures_match_the_hookspecs() -> None:
+    from comptoir_recommendations.plugin import plugin
+
+    hooks = {i.hook for i in check_plugin(plugin, "recommendations")}
+    assert hooks == {"plugin_enabled", "recommend", "recommendations_train"}
 
 
 def test_manifest_is_valid_and_asks_only_for_reads() -> None:
