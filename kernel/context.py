@@ -12,9 +12,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
-from comptoir.kernel.domain import Customer, Order, OrderLine, Product, StockLevel, Variant
+from comptoir.kernel.domain import Customer, Order, OrderLine, Product, Shipment, StockLevel, Variant
+from comptoir.kernel.domain.events import JournalEntry
 from comptoir.kernel.errors import ScopeDenied
 from comptoir.kernel.manifest import Manifest
 
@@ -85,6 +86,51 @@ class DataAccess:
         with self._session() as s:
             c = s.get(Customer, customer_id)
             return None if c is None else {"id": c.id, "email": c.email, "name": c.name, "segment": c.segment}
+
+    def stock_levels(self, *, low_only: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+        """Units available per variant (all locations), lowest first; ``low_only`` keeps
+        those at or under their alert threshold."""
+        self.require("stock:read")
+        available = func.sum(StockLevel.on_hand - StockLevel.reserved)
+        threshold = func.max(StockLevel.low_threshold)
+        q = (select(Variant.id.label("variant_id"), Variant.sku, Product.title, available.label("available"),  # type: ignore[union-attr]
+                    threshold.label("threshold"))
+             .join(StockLevel, StockLevel.variant_id == Variant.id).join(Product, Product.id == Variant.product_id)
+             .group_by(Variant.id, Variant.sku, Product.title).order_by(available).limit(limit))
+        if low_only:
+            q = q.having(available <= threshold)
+        with self._session() as s:
+            return [dict(r._mapping) for r in s.execute(q)]
+
+    def segment_counts(self) -> dict[str, int]:
+        """How many customers are in each RFM segment ("" = not segmented yet)."""
+        self.require("customers:read")
+        with self._session() as s:
+            return {str(seg): int(n) for seg, n in s.execute(select(Customer.segment, func.count())
+                                                             .group_by(Customer.segment))}
+
+    def shipments(self, *, since: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Shipments (carrier, status, tracking number, created_at), newest first."""
+        self.require("shipments:read")
+        q = select(Shipment.id, Shipment.order_id, Shipment.plugin, Shipment.carrier, Shipment.service,
+                   Shipment.status, Shipment.tracking_number, Shipment.created_at
+                   ).order_by(Shipment.id.desc()).limit(limit)  # type: ignore[union-attr]
+        if since is not None:
+            q = q.where(Shipment.created_at >= since)
+        with self._session() as s:
+            return [dict(r._mapping) for r in s.execute(q)]
+
+    def journal_summary(self, *, since: datetime) -> list[dict[str, Any]]:
+        """Per plugin since ``since``: calls, errors, timeouts, denials (from the journal)."""
+        self.require("usage:read")
+        def count(outcome: str) -> Any:
+            return func.sum(case((JournalEntry.outcome == outcome, 1), else_=0)).label(outcome)
+
+        q = (select(JournalEntry.plugin, func.count().label("calls"), count("error"), count("timeout"),
+                    count("denied"), func.max(JournalEntry.at).label("last_at"))
+             .where(JournalEntry.at >= since).group_by(JournalEntry.plugin).order_by(JournalEntry.plugin))
+        with self._session() as s:
+            return [dict(r._mapping) for r in s.execute(q)]
 
 
 @dataclass

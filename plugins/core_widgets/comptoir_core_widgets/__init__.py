@@ -1,0 +1,1 @@
+"""The standard dashboard widgets, written as a plugin like any other."""
