@@ -68,6 +68,7 @@ class Raw:
         fairy = self.engine.raw_connection()  # runs the engine's connect hooks (SQLite pragmas)
         fairy.detach()  # ours from now on: no pool ping or reset round trips
         if self.pg:
+            fairy.dbapi_connection.rollback()  # leave whatever the dialect's first-connect checks opened
             fairy.dbapi_connection.autocommit = True  # reads need no transaction; writes BEGIN
         return fairy
 
