@@ -44,3 +44,14 @@ def test_every_model_beats_popularity_on_synthetic_data(shop: tuple[Lines, Catal
         assert scores[name].ndcg > scores["popularity"].ndcg
     rows = format_scores(list(scores.values()))
     assert rows[0][0] == "popularity" and rows[0][3] == "1.00x"
+
+
+def test_per_user_split_holds_out_each_customers_latest_lines(shop: tuple[Lines, Catalog]) -> None:
+    lines, catalog = shop
+    split = time_split(lines, catalog, test_fraction=0.25, per_user=True)
+    # every customer keeps their earliest 75% (rounded up) for training
+    for cust in np.unique(lines.customer_id)[:50].tolist():
+        mine = np.sort(lines.ts[lines.customer_id == cust])
+        kept = np.sort(split.train.ts[split.train.customer_id == cust])
+        assert kept.shape[0] == int(np.ceil(mine.shape[0] * 0.75))
+        np.testing.assert_array_equal(kept, mine[: kept.shape[0]])
