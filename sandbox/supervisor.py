@@ -4,7 +4,8 @@
 worker's context calls (data, brokered HTTP) in the meantime. Anything that breaks the
 contract — no answer before the deadline, a crash, an oversized or malformed frame —
 kills the worker's process group and counts as a failure. The worker is restarted on
-the next call, after a backoff that doubles with each consecutive failure; after
+the next call — at once after a first failure, then after a backoff that doubles with
+each further consecutive failure; after
 ``max_failures`` in a row the plugin is disabled, with the reason kept for the admin
 and the CLI. A plugin that merely raises is not a sandbox failure: the host's own
 circuit breaker handles that, as for an in-process plugin.
@@ -120,7 +121,11 @@ class SandboxedPlugin:
             t0 = time.perf_counter()
             deadline = time.monotonic() + self.limits.start_timeout_s
             data_dir = self.manager.data_dir(self.name)
-            proc = self.manager.spawn()
+            try:
+                proc = self.manager.spawn()
+            except OSError as exc:
+                raise SandboxFailure(f"plugin {self.name!r}: no sandbox worker could be started: {exc}",
+                                     plugin=self.name) from None
             try:
                 proc.send({"t": "init", "plugin": self.name, "entry": self.entry, "code_path": str(self.code_path),
                            "data_dir": str(data_dir), "read_only": self.manager.read_only_paths(self.code_path),
@@ -232,7 +237,11 @@ class SandboxedPlugin:
             with self._lock:
                 proc = self._ensure_running(hook)
                 cid = next(self._ids)
-                message: dict[str, Any] = {"t": "call", "id": cid, "hook": hook, "args": wire.encode(args)}
+                try:
+                    message: dict[str, Any] = {"t": "call", "id": cid, "hook": hook, "args": wire.encode(args)}
+                except wire.ProtocolError as exc:
+                    raise PluginError(f"cannot send {hook} to sandboxed plugin {self.name!r}: {exc}",
+                                      plugin=self.name, hook=hook) from None
                 settings = self._settings()
                 if settings != self._sent_settings:
                     message["settings"] = wire.encode(settings)
@@ -331,7 +340,10 @@ class SandboxedPlugin:
         st.total_failures += 1
         st.last_error = reason[:500]
         st.pid = None
-        delay = min(self.limits.backoff_base_s * (2 ** (st.failures - 1)), self.limits.backoff_max_s)
+        # The first failure restarts at once (a worker killed while idle costs no call);
+        # a crash loop then waits base, 2×base, 4×base … before each new start.
+        delay = 0.0 if st.failures == 1 else min(self.limits.backoff_base_s * (2 ** (st.failures - 2)),
+                                                  self.limits.backoff_max_s)
         st.next_start_at = time.monotonic() + delay
         st.state = "backoff"
         self.manager.journal(self.name, "crash", reason)
