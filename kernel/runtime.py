@@ -27,6 +27,7 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "comptoir.kernel.credentials.extension",
     "comptoir.sandbox.extension",
     "comptoir.kernel.installer.extension",
+    "comptoir.kernel.billing_usage",
 )
 EXTENSIONS: list[Callable[["Kernel"], None]] = []
 

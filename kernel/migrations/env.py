@@ -8,7 +8,9 @@ from comptoir.kernel import domain  # noqa: F401  (registers the tables)
 from comptoir.kernel.credentials import models as _credential_models  # noqa: F401  (credential store tables)
 from comptoir.kernel.domain import collections as _collections  # noqa: F401  (promo collections; web issue)
 from comptoir.kernel.staff import models as _staff_models  # noqa: F401  (staff, tokens; web issue)
+from comptoir.kernel import billing_usage as _billing_usage  # noqa: F401  (usage outbox; billing issue)
 from comptoir.kernel.installer import models as _installer_models  # noqa: F401  (installed plugins; marketplace issue)
+from comptoir.kernel.web.admin import dashboard_compose_store as _dashboards  # noqa: F401  (dashboard layouts; plugins issue)
 from comptoir.kernel.db import make_engine
 from comptoir.kernel.settings import Settings
 
