@@ -5,9 +5,8 @@ worker's context calls (data, brokered HTTP) in the meantime. Anything that brea
 contract — no answer before the deadline, a crash, an oversized or malformed frame —
 kills the worker's process group and counts as a failure. The worker is restarted on
 the next call — at once after a first failure, then after a backoff that doubles with
-each further consecutive failure; after
-``max_failures`` in a row the plugin is disabled, with the reason kept for the admin
-and the CLI. A plugin that merely raises is not a sandbox failure: the host's own
+each further consecutive failure; after ``max_failures`` in a row the plugin is
+disabled, with the reason kept for the admin and the CLI. A plugin that merely raises is not a sandbox failure: the host's own
 circuit breaker handles that, as for an in-process plugin.
 """
 from __future__ import annotations

@@ -74,3 +74,18 @@ def test_symlink_into_another_plugin_leads_nowhere(shop: Shop, attack: Attack) -
     assert "good plugin's data" not in repr(result)
     assert (shop.sandbox.data_dir("hostile-files") / "other").is_symlink()  # planted, yet useless
     shop.assert_serving()
+
+
+def test_nothing_inherited_but_the_socket_and_a_clean_environment(shop: Shop, attack: Attack,
+                                                                    monkeypatch: Any) -> None:
+    monkeypatch.setenv("COMPTOIR_SECRET_KEY", "kernel-secret-in-env")
+    leak = open(__file__, "rb")  # an fd the kernel holds open while starting a worker
+    try:
+        shop.add("hostile_files")
+        seen = attack("hostile_files", "inventory")
+    finally:
+        leak.close()
+    assert len(seen["fds"]) == 4 and seen["fds"][:3] == [0, 1, 2]  # stdio (/dev/null) + the RPC socket
+    own = str(shop.sandbox.data_dir("hostile-files"))
+    assert seen["environ"] == {"HOME": own, "TMPDIR": own + "/.tmp", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}
+    assert seen["cwd"] == own

@@ -64,6 +64,15 @@ class HostileFiles:
             "symlink": lambda: _symlink(str(ctx.storage_dir), path, str(config.get("file", ""))),
             "own_storage": lambda: _write(os.path.join(str(ctx.storage_dir), "mine.txt")),
         }
+        if widget_id == "inventory":  # what an attacker inherits: descriptors and environment
+            fds = []
+            for fd in range(0, 4096):
+                try:
+                    os.fstat(fd)
+                    fds.append(fd)
+                except OSError:
+                    pass
+            return {"fds": fds, "environ": dict(os.environ), "cwd": os.getcwd()}
         return _attempt(attacks[widget_id])
 
 
