@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, select, text
 from sqlmodel import Session
 
 from comptoir.kernel.domain import Category, Location, Product, ProductImage, StockLevel, Variant
-from comptoir.kernel.domain.collections import PromoCollection, PromoCollectionItem
 from comptoir.kernel.errors import NotFound
 from comptoir.kernel.web.api.registry import Page
 
@@ -22,68 +21,78 @@ def money(amount: int, currency: str) -> dict[str, Any]:
     return {"amount": amount, "currency": currency}
 
 
+_ORDER = {"title": "p.title, p.id", "price_asc": "price.p, p.id", "price_desc": "price.p DESC, p.id",
+          "newest": "p.id DESC"}
+_STOCK = ("SELECT {what} FROM variant v JOIN stock_level sl ON sl.variant_id = v.id "
+          "JOIN location l ON l.id = sl.location_id WHERE v.product_id = {pid} AND {where}")
+
+
 def list_products(s: Session, *, q: str = "", category: str = "", collection: str = "", min_price: int | None = None,
                   max_price: int | None = None, in_stock: bool = False, location_id: int | None = None,
                   sort: str = "title", limit: int = 24, offset: int = 0, include_inactive: bool = False,
                   ids: list[int] | None = None) -> Page:
-    """A page of product summaries with their lowest price and units available."""
-    price = (select(Variant.product_id.label("pid"), func.min(Variant.price_amount).label("p"))  # type: ignore[attr-defined]
-             .group_by(Variant.product_id).subquery())
-    where: list[Any] = []
+    """A page of product summaries with their lowest price and units available.
+
+    One SQL statement per page (window count, correlated stock and image lookups for
+    the page's rows only), written as plain SQL that SQLite and PostgreSQL both run:
+    the catalog listing is the hottest read of a shop."""
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit, "offset": offset, "yes": True}
+    loc = "sl.location_id = :location_id" if location_id else "l.ships_online = :yes"
+    if location_id:
+        params["location_id"] = location_id
     if not include_inactive:
-        where.append(Product.active.is_(True))  # type: ignore[attr-defined]
+        where.append("p.active = :yes")
     if ids is not None:
-        where.append(Product.id.in_(ids))  # type: ignore[union-attr]
+        where.append("p.id IN :ids")
+        params["ids"] = list(ids) or [-1]
     if q:
-        needle = f"%{q.lower()}%"
-        where.append(or_(func.lower(Product.title).like(needle), func.lower(Product.description).like(needle),
-                         Product.id.in_(select(Variant.product_id).where(func.lower(Variant.sku).like(needle)))))  # type: ignore[union-attr]
+        where.append("(LOWER(p.title) LIKE :needle OR LOWER(p.description) LIKE :needle OR p.id IN "
+                     "(SELECT product_id FROM variant WHERE LOWER(sku) LIKE :needle))")
+        params["needle"] = f"%{q.lower()}%"
     if category:
-        where.append(Product.category_id.in_(select(Category.id).where(Category.slug == category)))  # type: ignore[union-attr]
+        where.append("p.category_id IN (SELECT id FROM category WHERE slug = :category)")
+        params["category"] = category
     if collection:
-        where.append(Product.id.in_(select(PromoCollectionItem.product_id).join(  # type: ignore[union-attr]
-            PromoCollection, PromoCollection.id == PromoCollectionItem.collection_id).where(
-            PromoCollection.slug == collection)))
+        where.append("p.id IN (SELECT i.product_id FROM promo_collection_item i JOIN promo_collection pc "
+                     "ON pc.id = i.collection_id WHERE pc.slug = :collection)")
+        params["collection"] = collection
     if min_price is not None:
-        where.append(price.c.p >= min_price)
+        where.append("price.p >= :min_price")
+        params["min_price"] = min_price
     if max_price is not None:
-        where.append(price.c.p <= max_price)
+        where.append("price.p <= :max_price")
+        params["max_price"] = max_price
     if in_stock:
-        stocked = select(StockLevel.variant_id).join(Location, Location.id == StockLevel.location_id).where(
-            StockLevel.on_hand - StockLevel.reserved > 0)
-        stocked = stocked.where(StockLevel.location_id == location_id) if location_id else stocked.where(
-            Location.ships_online.is_(True))  # type: ignore[attr-defined]
-        where.append(Product.id.in_(select(Variant.product_id).where(Variant.id.in_(stocked))))  # type: ignore[union-attr]
-    base = select(Product.id).join(price, price.c.pid == Product.id).where(*where)
-    order = {"title": [Product.title, Product.id], "price_asc": [price.c.p, Product.id],
-             "price_desc": [price.c.p.desc(), Product.id], "newest": [Product.id.desc()]}[sort]  # type: ignore[union-attr]
-    total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = s.execute(select(Product.id, Product.slug, Product.title, Product.active, Category.name, price.c.p)
-                     .join(price, price.c.pid == Product.id).outerjoin(Category, Category.id == Product.category_id)
-                     .where(*where).order_by(*order).limit(limit).offset(offset)).all()
-    ids = [r[0] for r in rows]
-    currency: dict[int, str] = {}
-    stock: dict[int, int] = {}
-    images: dict[int, str] = {}
-    if ids:
-        for pid, cur in s.execute(select(Variant.product_id, func.min(Variant.currency))
-                                  .where(Variant.product_id.in_(ids)).group_by(Variant.product_id)):  # type: ignore[attr-defined]
-            currency[pid] = cur
-        sq = (select(Variant.product_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
-              .join(StockLevel, StockLevel.variant_id == Variant.id)
-              .join(Location, Location.id == StockLevel.location_id).where(Variant.product_id.in_(ids)))  # type: ignore[attr-defined]
-        sq = sq.where(StockLevel.location_id == location_id) if location_id else sq.where(
-            Location.ships_online.is_(True))  # type: ignore[attr-defined]
-        for pid, n in s.execute(sq.group_by(Variant.product_id)):
-            stock[pid] = int(n or 0)
-        for pid, path in s.execute(select(ProductImage.product_id, ProductImage.path)
-                                   .where(ProductImage.product_id.in_(ids))  # type: ignore[attr-defined]
-                                   .order_by(ProductImage.product_id, ProductImage.position.desc())):  # type: ignore[attr-defined]
-            images[pid] = media_url(path)
-    items = [{"id": r[0], "slug": r[1], "title": r[2], "active": r[3], "category": r[4],
-              "price_from": money(r[5], currency.get(r[0], "EUR")) if r[5] is not None else None,
-              "available": stock.get(r[0], 0), "image": images.get(r[0])} for r in rows]
-    return Page(items, int(total), limit, offset)
+        where.append("EXISTS (" + _STOCK.format(what="1", pid="p.id",
+                                                where=f"sl.on_hand - sl.reserved > 0 AND {loc}") + ")")
+    sql = (
+        "WITH price AS (SELECT product_id AS pid, MIN(price_amount) AS p, MIN(currency) AS cur "
+        "FROM variant GROUP BY product_id), "
+        "page AS (SELECT p.id, p.slug, p.title, p.active, c.name AS category, price.p, price.cur, "
+        f"COUNT(*) OVER () AS total, ROW_NUMBER() OVER (ORDER BY {_ORDER[sort]}) AS rn "
+        "FROM product p JOIN price ON price.pid = p.id LEFT JOIN category c ON c.id = p.category_id "
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_ORDER[sort]} LIMIT :limit OFFSET :offset) "
+        "SELECT page.*, (" + _STOCK.format(what="COALESCE(SUM(sl.on_hand - sl.reserved), 0)", pid="page.id",
+                                           where=loc) + ") AS available, "
+        "(SELECT path FROM product_image i WHERE i.product_id = page.id ORDER BY i.position LIMIT 1) AS image "
+        "FROM page ORDER BY page.rn")
+    stmt = text(sql)
+    if ids is not None:
+        stmt = stmt.bindparams(bindparam("ids", expanding=True))
+    rows = s.execute(stmt, params).all()
+    if rows:
+        total = int(rows[0].total)
+    elif offset:  # past the end: the window count saw no row, ask for it
+        total = list_products(s, q=q, category=category, collection=collection, min_price=min_price,
+                              max_price=max_price, in_stock=in_stock, location_id=location_id, sort=sort,
+                              limit=1, offset=0, include_inactive=include_inactive, ids=ids).total
+    else:
+        total = 0
+    items = [{"id": r.id, "slug": r.slug, "title": r.title, "active": bool(r.active), "category": r.category,
+              "price_from": money(int(r.p), r.cur) if r.p is not None else None,
+              "available": int(r.available or 0), "image": media_url(r.image) if r.image else None} for r in rows]
+    return Page(items, total, limit, offset)
 
 
 def media_url(path: str) -> str:
