@@ -61,6 +61,11 @@ class SandboxLimits:
                 "file_bytes": self.file_bytes, "processes": self.processes}
 
 
+def _one_line(text: str) -> str:
+    """A plugin's log line stays one line: it cannot forge entries of the kernel's log."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 class SandboxUnavailable(PluginError):
     """The plugin's worker is restarting (backoff) or the plugin was disabled."""
 
@@ -228,7 +233,7 @@ class SandboxedPlugin:
         level = message.get("level")
         logging.getLogger(f"comptoir.plugin.{self.name}").log(
             level if isinstance(level, int) and 0 <= level <= 50 else logging.INFO,
-            "[sandbox] %s", str(message.get("msg", ""))[:4000])
+            "[sandbox] %s", _one_line(str(message.get("msg", ""))[:4000]))
 
     def call(self, hook: str, args: dict[str, Any], ctx: "PluginContext | None") -> Any:
         """Forward one hook call; raise ``PluginError`` subclasses on any failure."""
