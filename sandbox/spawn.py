@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from comptoir.sandbox import wire
@@ -86,6 +87,22 @@ class WorkerProcess:
                 pass
 
 
+# Processes are started from one long-lived thread: Linux sends the parent-death signal
+# when the *thread* that forked a child exits, and request threads (a web server's pool)
+# come and go. This thread lives as long as the kernel process, so the zygote — and the
+# workers it forks — die exactly when the kernel does.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="comptoir-sandbox-spawner")
+
+
+def _popen(argv: list[str], fd: int, home: str) -> subprocess.Popen[bytes]:
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, pass_fds=(fd,), close_fds=True, env=clean_env(home), cwd=home,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    return _SPAWNER.submit(start).result()
+
+
 def _worker_argv(*extra: str) -> list[str]:
     # -I: no PYTHON* variables, no user site, no cwd on sys.path.
     return [sys.executable, "-I", *extra]
@@ -95,12 +112,7 @@ def spawn_direct(home: str) -> WorkerProcess:
     """A worker from a fresh interpreter (slower; used when the zygote is unavailable)."""
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        popen = subprocess.Popen(
-            _worker_argv("-m", "comptoir.sandbox.worker", str(child.fileno())),
-            pass_fds=(child.fileno(),), close_fds=True, env=clean_env(home), cwd=home,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        popen = _popen(_worker_argv("-m", "comptoir.sandbox.worker", str(child.fileno())), child.fileno(), home)
     finally:
         child.close()
     return WorkerProcess(popen.pid, parent, popen)
@@ -121,12 +133,8 @@ class Zygote:
         os.makedirs(os.path.join(self.home, ".tmp"), exist_ok=True)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self._popen = subprocess.Popen(
-                _worker_argv("-m", "comptoir.sandbox.zygote", str(child.fileno())),
-                pass_fds=(child.fileno(),), close_fds=True, env=clean_env(self.home), cwd=self.home,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            self._popen = _popen(_worker_argv("-m", "comptoir.sandbox.zygote", str(child.fileno())),
+                                 child.fileno(), self.home)
         finally:
             child.close()
         parent.settimeout(10)

@@ -20,7 +20,9 @@ PR_SET_PDEATHSIG = 1
 
 def main(argv: list[str]) -> int:
     ctl = socket.socket(fileno=int(argv[1]))
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with the kernel
+    # Die with the kernel: its spawner thread lives as long as the kernel process. And if
+    # the signal is missed, the control socket's EOF ends the loop below all the same.
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # exited workers are reaped by the system
     ctl.sendall(b"ready\n")
     while True:

@@ -157,3 +157,25 @@ def test_worker_near_its_cpu_limit_is_replaced_between_calls(shop: Shop, monkeyp
     plugin.limits = dataclasses.replace(plugin.limits, cpu_seconds=5)
     assert _call(shop, name, "ping") == {"pong": True}
     assert plugin.status.pid != pid and plugin.status.total_failures == 0
+
+
+def test_zygote_outlives_the_thread_that_started_it(tmp_path: Any) -> None:
+    """Parent-death signals follow the creating *thread*: a request thread that ends must
+    not take the zygote (and every worker) with it."""
+    import threading
+
+    from comptoir.sandbox.spawn import Zygote
+
+    zygote = Zygote(str(tmp_path))
+    procs: list[Any] = []
+    t = threading.Thread(target=lambda: procs.append(zygote.spawn()))
+    t.start()
+    t.join()
+    time.sleep(0.3)
+    try:
+        assert zygote._popen is not None and zygote._popen.poll() is None  # still alive
+        procs.append(zygote.spawn())  # and still serving
+    finally:
+        for p in procs:
+            p.kill()
+        zygote.close()
