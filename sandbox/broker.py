@@ -16,7 +16,7 @@ undeclared host would be an escape), bodies are capped, and each call is journal
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
 from comptoir.kernel.errors import PluginError, ScopeDenied
@@ -51,13 +51,15 @@ def serve_context_call(kernel: "Kernel", ctx: "PluginContext", op: str, args: li
     raise PluginError(f"plugin {ctx.plugin!r} made an unknown context call {op[:80]!r}", plugin=ctx.plugin)
 
 
-def _response(resp: Any) -> dict[str, Any]:
+def _response(resp: Any, redact: Callable[[str], str]) -> dict[str, Any]:
     content = bytes(getattr(resp, "content", b"") or b"")
     if len(content) > MAX_RESPONSE_BYTES:
         raise PluginError(f"response of {len(content)} bytes is over the sandbox's {MAX_RESPONSE_BYTES}-byte limit",
                           plugin="sandbox")
-    return {"status_code": int(resp.status_code), "headers": {str(k): str(v) for k, v in resp.headers.items()},
-            "content": content, "url": str(getattr(resp, "url", ""))}
+    # The broker masks what it injected; redacting again costs little and keeps a secret
+    # put in a query string out of the worker even if a future broker forgot.
+    return {"status_code": int(resp.status_code), "headers": {str(k): redact(str(v)) for k, v in resp.headers.items()},
+            "content": content, "url": redact(str(getattr(resp, "url", "")))}
 
 
 def http_request(kernel: "Kernel", ctx: "PluginContext", method: str, url: str, *,
@@ -76,7 +78,7 @@ def http_request(kernel: "Kernel", ctx: "PluginContext", method: str, url: str, 
             kw["json"] = json
         if account:
             kw["account"] = account
-        return _response(ctx.http.request(method, url, **kw))
+        return _response(ctx.http.request(method, url, **kw), kernel.host.journal.redact)
     return fallback_request(kernel, ctx.plugin, method, url, headers=headers, content=content, json=json,
                             params=params, account=account, timeout=timeout)
 
