@@ -33,9 +33,16 @@ def vendor_code(vendor_id: int) -> str:
 
 
 def account(s: Session, code: str, currency: str) -> Account:
-    """The account ``code`` in ``currency``, created on first use (race-safe)."""
+    """The account ``code`` in ``currency``, created on first use (race-safe).
+
+    Cached in the session (accounts are never deleted), so a batch of postings — a
+    payout run — looks each account up once."""
+    cache: dict[tuple[str, str], Account] = s.info.setdefault("billing_accounts", {})
+    if (code, currency) in cache:
+        return cache[(code, currency)]
     acct = s.scalar(select(Account).where(Account.code == code, Account.currency == currency))
     if acct is not None:
+        cache[(code, currency)] = acct
         return acct
     vendor_id = int(code.split(":", 1)[1]) if code.startswith("vendor:") else None
     try:
@@ -43,18 +50,14 @@ def account(s: Session, code: str, currency: str) -> Account:
             acct = Account(code=code, currency=currency, kind=KINDS.get(code, "liability"), vendor_id=vendor_id)
             s.add(acct)
             s.flush()
-        return acct
     except IntegrityError:
         acct = s.scalar(select(Account).where(Account.code == code, Account.currency == currency))
         assert acct is not None
-        return acct
+    cache[(code, currency)] = acct
+    return acct
 
 
-def post(s: Session, txn: Txn, legs: Iterable[tuple[str, int]]) -> Txn:
-    """Write ``txn`` with one entry per ``(account code, amount)``; amounts are in
-    ``txn.currency``, debit > 0. Raises :class:`Unbalanced` unless they add up to zero
-    and agree with the transaction's gross/vendor/marketplace facts."""
-    legs = [(code, amount) for code, amount in legs if amount != 0]
+def _check(txn: Txn, legs: list[tuple[str, int]]) -> None:
     if sum(a for _, a in legs) != 0:
         raise Unbalanced(f"{txn.kind} {txn.ref or ''}: entries sum to {sum(a for _, a in legs)}, not 0")
     if txn.vendor_amount + txn.market_amount != txn.gross:
@@ -65,13 +68,30 @@ def post(s: Session, txn: Txn, legs: Iterable[tuple[str, int]]) -> Txn:
         booked = sum(a for c, a in legs if c == vendor_code(txn.vendor_id))
         if booked != sign * txn.vendor_amount:
             raise Unbalanced(f"{txn.kind}: vendor entries {booked} disagree with vendor part {txn.vendor_amount}")
-    s.add(txn)
+
+
+def post(s: Session, txn: Txn, legs: Iterable[tuple[str, int]]) -> Txn:
+    """Write ``txn`` with one entry per ``(account code, amount)``; amounts are in
+    ``txn.currency``, debit > 0. Raises :class:`Unbalanced` unless they add up to zero
+    and agree with the transaction's gross/vendor/marketplace facts."""
+    return post_many(s, [(txn, legs)])[0]
+
+
+def post_many(s: Session, batch: list[tuple[Txn, Iterable[tuple[str, int]]]]) -> list[Txn]:
+    """:func:`post` for many transactions with two flushes in all (payout runs): every
+    transaction is checked before anything is written."""
+    checked = []
+    for txn, legs in batch:
+        lines = [(code, amount) for code, amount in legs if amount != 0]
+        _check(txn, lines)
+        checked.append((txn, lines))
+    s.add_all([txn for txn, _ in checked])
     s.flush()
-    for code, amount in legs:
-        acct = account(s, code, txn.currency)
-        s.add(Entry(txn_id=txn.id, account_id=acct.id, amount=amount, currency=txn.currency))  # type: ignore[arg-type]
+    s.add_all([Entry(txn_id=txn.id, account_id=account(s, code, txn.currency).id,  # type: ignore[arg-type]
+                     amount=amount, currency=txn.currency)
+               for txn, lines in checked for code, amount in lines])
     s.flush()
-    return txn
+    return [txn for txn, _ in checked]
 
 
 def balances(s: Session) -> list[dict[str, Any]]:

@@ -108,22 +108,26 @@ def payout_run(b: Billing, month: str, today: date | None = None) -> dict[str, A
             s.add(run)
             s.flush()  # claims the month before any money moves
             totals: dict[str, int] = {}
-            for vendor_id, currency, owed in _owed(s, month):
-                txn_id = None
-                if owed > 0:
-                    txn = ledger.post(s, Txn(ref=f"payout:{vendor_id}:{currency}:{month}", kind="payout",
-                                             currency=currency, day=today, period=month_of(today),
-                                             vendor_id=vendor_id, gross=owed, vendor_amount=owed,
-                                             memo=f"payout for {month}"),
-                                      [(ledger.vendor_code(vendor_id), owed), ("clearing", -owed)])
-                    txn_id = txn.id
+            open_statements: dict[tuple[int, str], list[Statement]] = {}
+            for st in s.scalars(select(Statement).where(Statement.period <= month, Statement.status == "open")):
+                open_statements.setdefault((st.vendor_id, st.currency), []).append(st)
+            owed_rows = _owed(s, month)
+            payouts = ledger.post_many(s, [
+                (Txn(ref=f"payout:{vendor_id}:{currency}:{month}", kind="payout", currency=currency, day=today,
+                     period=month_of(today), vendor_id=vendor_id, gross=owed, vendor_amount=owed,
+                     memo=f"payout for {month}"),
+                 [(ledger.vendor_code(vendor_id), owed), ("clearing", -owed)])
+                for vendor_id, currency, owed in owed_rows if owed > 0])
+            paid = {(t.vendor_id, t.currency): t for t in payouts}
+            for vendor_id, currency, owed in owed_rows:
+                txn = paid.get((vendor_id, currency))
+                if txn is not None:
                     totals[currency] = totals.get(currency, 0) + owed
                     run.payouts += 1
-                for st in s.scalars(select(Statement).where(Statement.vendor_id == vendor_id,
-                                                            Statement.currency == currency,
-                                                            Statement.period <= month, Statement.status == "open")):
+                for st in open_statements.get((vendor_id, currency), []):
                     st.status = "paid" if owed > 0 else "carried"
-                    st.payout, st.payout_txn_id = (owed, txn_id) if st.period == month else (0, txn_id)
+                    st.payout = owed if st.period == month and owed > 0 else 0
+                    st.payout_txn_id = txn.id if txn is not None else None
                     s.add(st)
             run.totals = totals
             s.add(run)
