@@ -1,6 +1,8 @@
 """``comptoir marketplace serve|approve-key|block``: run and operate the registry."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from comptoir.kernel.cli.base import cli
@@ -14,7 +16,9 @@ def marketplace() -> None:
 @marketplace.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8100, show_default=True, type=int)
-def marketplace_serve(host: str, port: int) -> None:
+@click.option("--seed-first-party", "seed", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="publish the plugins in this folder (e.g. plugins/) first, as any vendor would")
+def marketplace_serve(host: str, port: int, seed: Path | None) -> None:
     """Serve the marketplace (settings: COMPTOIR_MARKETPLACE_HOME, _DATABASE_URL, _ADMIN_TOKEN)."""
     import uvicorn
 
@@ -25,6 +29,11 @@ def marketplace_serve(host: str, port: int) -> None:
     if "COMPTOIR_MARKETPLACE_URL" not in __import__("os").environ:
         settings = settings.with_(base_url=f"http://{host}:{port}")
     app = create_app(settings)
+    if seed is not None:
+        from comptoir.marketplace.seed import seed_first_party
+
+        for line in seed_first_party(app.state.market, seed):
+            click.echo(f"published {line}")
     click.echo(f"marketplace on http://{host}:{port}/ (key {app.state.market.key.key_id}, home {settings.home})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
