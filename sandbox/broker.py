@@ -71,7 +71,9 @@ def http_request(kernel: "Kernel", ctx: "PluginContext", method: str, url: str, 
     if method not in _METHODS:
         raise PluginError(f"HTTP method {method[:20]!r} is not allowed", plugin=ctx.plugin)
     if ctx.http is not None:  # the credential store's broker: hosts, accounts, injection, journal
-        kw: dict[str, Any] = {"headers": headers or {}, "params": params or {}}
+        kw: dict[str, Any] = {"headers": headers or {}}
+        if params:  # an empty mapping would make httpx drop the URL's own query string
+            kw["params"] = params
         if content is not None:
             kw["content"] = content
         if json is not None:

@@ -110,3 +110,23 @@ def test_fallback_broker_enforces_declared_hosts(shop: Shop, local_api: _Server,
         broker.fallback_request(shop.kernel, "p", "GET", f"http://127.0.0.1:{port}/c", headers=None, content=None,
                                 json=None, params=None, account="mine", timeout=1)
     assert local_api.hits == ["/a"]
+
+
+def test_credentials_are_injected_by_the_kernel_and_never_enter_the_worker(shop: Shop, local_api: _Server) -> None:
+    creds = shop.kernel.services.get("credentials")
+    if creds is None:
+        pytest.skip("no credential store in this build")
+    port = local_api.server_address[1]
+    name = shop.add("hostile_broker")
+    secret = "sk_live_sandbox_" + "7" * 24
+    creds.grant(name, [f"host:127.0.0.1:{port}", "account:mine"], "tests")
+    try:
+        creds.store.create_account(name, "mine", kind="api_key", config={"inject": "query", "param": "key"})
+    except Exception:  # already there from an earlier run of this session
+        pass
+    creds.store.put(name, "mine", "api_key", secret, cas=None)
+    seen = shop.kernel.host.call_one(name, "widget_data", widget_id="use_account",
+                                     config={"url": f"http://127.0.0.1:{port}/pay?x=1", "account": "mine"})
+    assert seen["status"] == 200
+    assert local_api.hits == [f"/pay?x=1&key={secret}"]  # the provider got the key…
+    assert secret not in repr(seen)  # …the plugin never saw it

@@ -24,6 +24,9 @@ class HostileBroker:
             return _attempt(lambda: ctx.http.get("https://api.example.com/v1", account=str(config["account"])).status_code)
         if widget_id == "raw_secret":
             return _attempt(lambda: ctx.credentials.raw(str(config["account"])))
+        if widget_id == "use_account":  # legitimate use: everything it can see of the answer
+            r = ctx.http.get(url, account=str(config["account"]))
+            return {"status": r.status_code, "url": r.url, "headers": r.headers, "text": r.text}
         if widget_id == "data_outside_grant":
             return _attempt(lambda: ctx.data.orders())
         raise LookupError(widget_id)
