@@ -32,7 +32,7 @@ from comptoir_recommendations.evaluate import evaluate, format_scores
 from comptoir_recommendations.interactions import Catalog, Lines
 from comptoir_recommendations.pipeline import train_and_publish
 from comptoir_recommendations.synthetic import ShopSpec, generate
-from comptoir_recommendations.threads import blas_threads, pin_blas
+from comptoir_recommendations.threads import blas_threads, pin_blas, training_threads
 from comptoir_recommendations.training import TrainConfig, fit
 
 
@@ -67,10 +67,11 @@ def big_shop() -> tuple[Lines, Catalog]:
 def bench_train(lines: Lines, catalog: Catalog) -> None:
     print("\n## training on ~1M interactions (kNN tables + popularity + histories; EASE off)")
     for sim in ("cosine", "rp3beta"):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         trained = fit(lines, catalog, TrainConfig(similarity=sim), models_wanted=("knn", "basket", "history"))
         total = time.perf_counter() - t
-        print(f"{sim:8s} total {total:6.1f}s   steps {trained.meta['seconds']}")
+        print(f"{sim:8s} total {total:6.1f}s wall, {time.process_time() - c:6.1f}s CPU; steps {trained.meta['seconds']}"
+              f"; load average {os.getloadavg()[0]:.1f}")
 
 
 def bench_serve(lines: Lines, catalog: Catalog, n_requests: int) -> None:
@@ -124,11 +125,13 @@ def bench_serve(lines: Lines, catalog: Catalog, n_requests: int) -> None:
 def bench_ease(items: int) -> None:
     print(f"\n## EASE on {items:,} items")
     lines, catalog = generate(ShopSpec(customers=items * 15, items=items, categories=max(items // 100, 10), seed=2))
-    t = time.perf_counter()
-    trained = fit(lines, catalog, TrainConfig(ease_max_items=items), models_wanted=("ease",))
+    t, c = time.perf_counter(), time.process_time()
+    with training_threads():
+        trained = fit(lines, catalog, TrainConfig(ease_max_items=items), models_wanted=("ease",))
     print(f"{len(lines):,} lines, {trained.arrays['ease_B'].shape[0]:,} active items: "
-          f"EASE {trained.meta['seconds'].get('ease')}s (total {time.perf_counter() - t:.1f}s), "
-          f"B = {trained.arrays['ease_B'].nbytes / 2**30:.2f} GiB float32")
+          f"EASE {trained.meta['seconds'].get('ease')}s wall (total {time.perf_counter() - t:.1f}s wall, "
+          f"{time.process_time() - c:.1f}s CPU over {blas_threads()} BLAS threads), "
+          f"B = {trained.arrays['ease_B'].nbytes / 2**30:.2f} GiB float32; load average {os.getloadavg()[0]:.1f}")
 
 
 def movielens() -> tuple[Lines, Catalog] | None:

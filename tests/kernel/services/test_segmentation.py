@@ -114,3 +114,19 @@ def test_other_currencies_count_for_recency_and_frequency_only(kernel: Any) -> N
         cust, ts, net = load_order_columns(s)
     assert sorted(zip(cust.tolist(), net.tolist())) == [(1, 100), (1, 100), (2, 0)]
     np.testing.assert_allclose(ts, NOW.timestamp() - DAY, atol=1.0)
+
+
+def test_customers_segment_command(kernel: Any, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from comptoir.kernel.cli import cli
+
+    _add_orders(kernel)
+    env = {"COMPTOIR_HOME": str(tmp_path / "cli-home"), "COMPTOIR_DATABASE_URL": str(kernel.settings.database_url)}
+    result = CliRunner().invoke(cli, ["customers", "segment"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "5 customers from 11 orders" in result.output
+    rows = {line.split()[0]: line.split()[1] for line in result.output.splitlines()[2:10]}
+    assert rows["champions"] == "1" and rows["at_risk"] == "0"
+    with kernel.factory() as s:
+        assert s.get(Customer, 1).segment == "champions"  # type: ignore[union-attr]
