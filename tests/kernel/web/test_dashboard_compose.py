@@ -66,13 +66,13 @@ def test_role_layout_set_by_the_owner(owner: TestClient, picker: TestClient) -> 
     assert save(owner, {"scope": "role", "role": "picker", "cells": [
         {"plugin": "core-widgets", "widget": "stock_alerts", "width": 4}]}).status_code == 200
     page = picker.get("/admin/dashboard/mine").text
-    assert "your role's layout" in page and "core-widgets/stock_alerts" in page
+    assert "the layout of your role" in page and "core-widgets/stock_alerts" in page
     assert "core-widgets/carrier_delays" not in page
     assert save(picker, {"scope": "me", "cells": [
         {"plugin": "core-widgets", "widget": "carrier_delays", "width": 1}]}).status_code == 200
     assert "core-widgets/carrier_delays" in picker.get("/admin/dashboard/mine").text
     assert save(picker, {"scope": "me", "reset": True}).json() == {"reset": True}
-    assert "your role's layout" in picker.get("/admin/dashboard/mine").text
+    assert "the layout of your role" in picker.get("/admin/dashboard/mine").text
 
 
 def test_refusals(owner: TestClient, picker: TestClient) -> None:
@@ -83,3 +83,20 @@ def test_refusals(owner: TestClient, picker: TestClient) -> None:
                                                   "width": 9}]}).status_code == 422
     assert save(owner, {"scope": "me", "cells": []}, csrf=False).status_code == 403
     assert picker.get("/admin/dashboard/w/core-widgets/plugin_health").status_code == 404
+
+
+def test_layout_table_matches_its_migration(sqlite_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from comptoir.kernel.db import make_engine
+    from comptoir.kernel.web.admin.dashboard_compose_store import DashboardLayout
+
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
+        assert [d for d in diff if DashboardLayout.__tablename__ in str(d)] == []
+    finally:
+        engine.dispose()
