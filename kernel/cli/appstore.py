@@ -57,6 +57,9 @@ def _confirm_rights(installer: Any, plugin: str, version: str, yes: bool) -> tup
     if plan.pending_rights and not yes:
         click.echo(f"{plugin} {plan.version} asks for: {', '.join(plan.pending_rights)}")
         if not click.confirm("Grant these rights and install?", default=False):
+            import shutil
+
+            shutil.rmtree(plan.wheel.parent, ignore_errors=True)
             raise click.Abort()
     return plan, True
 
@@ -107,3 +110,14 @@ def plugins_uninstall(kernel, plugin: str, data: str, export_to: Path | None) ->
     out = _installer(kernel).uninstall(plugin, data=data, export_to=export_to)
     extra = f"; data exported to {out['export']}" if out.get("export") else f"; data {data}"
     click.echo(f"{plugin} {out['version']} uninstalled{extra}")
+
+
+@plugins.command("review")
+@click.argument("plugin")
+@click.argument("rating", type=click.IntRange(1, 5))
+@click.argument("text", default="")
+@with_kernel
+def plugins_review(kernel, plugin: str, rating: int, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Rate PLUGIN (1-5) on the marketplace; only shops that installed it may."""
+    _installer(kernel).review(plugin, rating, text)
+    click.echo(f"review of {plugin} sent")

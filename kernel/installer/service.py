@@ -356,6 +356,13 @@ class Installer:
         folder = loader.version_dir(self.plugin_dir, plugin, prev)
         if not folder.is_dir():
             raise InstallRefused(f"{plugin} {prev} is no longer on disk ({folder}); reinstall it instead")
+        try:  # a rollback is a local recovery: it works offline, but never back to a blocked version
+            blocked = (plugin, prev) in self.snapshot().blocked
+        except InstallRefused as exc:
+            log.warning("rollback of %s without the marketplace index: %s", plugin, exc.message)
+            blocked = False
+        if blocked:
+            raise InstallRefused(f"{plugin} {prev} has been blocked by the marketplace since; it cannot be restored")
         host = self.kernel.host
         host.forget(plugin)
         loader.unload(row.top_level, loader.version_dir(self.plugin_dir, plugin, cur))
@@ -366,6 +373,17 @@ class Installer:
             r.version, r.previous_version, r.updated_at = prev, cur, utcnow()  # type: ignore[union-attr]
             s.add(r)
         return prev
+
+    def review(self, plugin: str, rating: int, text: str = "") -> dict[str, Any]:
+        """Rate an installed plugin on the marketplace (the install receipt proves the install)."""
+        row = self._row(plugin)
+        if row is None or not row.receipt:
+            raise NotFound(f"{plugin} was not installed from {self.marketplace}; only installers may review it")
+        resp = self.client.post(f"/api/v1/plugins/{plugin}/reviews",
+                                json={"receipt": row.receipt, "rating": rating, "text": text})
+        if resp.status_code != 201:
+            raise InstallRefused(f"the marketplace refused the review: {resp.json().get('detail', resp.text)}")
+        return resp.json()  # type: ignore[no-any-return]
 
     def uninstall(self, plugin: str, *, data: str = "keep", export_to: Path | None = None,
                   actor: str = ACTOR) -> dict[str, Any]:

@@ -134,3 +134,19 @@ def test_install_by_another_process_goes_live_on_refresh(shop, built, market_cli
         assert _services(shop, pid) == [] and pid not in shop.host.records
     finally:
         cli_kernel.close()
+
+
+def test_review_needs_an_install_and_rollback_refuses_a_blocked_version(shop, installer, built, market) -> None:  # type: ignore[no-untyped-def]
+    pid = built["id"]
+    with pytest.raises(NotFound, match="only installers may review"):
+        installer.review(pid, 5)
+    installer.install(pid, "1.0.0")
+    installer.review(pid, 4, "quick quotes")
+    from comptoir.marketplace.catalog import listing
+
+    assert listing(market, pid)["rating"] == 4.0
+    installer.upgrade(pid, approve=True)
+    market.block(pid, "1.0.0", "leaks addresses")
+    with pytest.raises(InstallRefused, match="blocked by the marketplace since"):
+        installer.rollback(pid)
+    assert _services(shop, pid) == ["express"]
