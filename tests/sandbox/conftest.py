@@ -68,11 +68,14 @@ class Shop:
         return rec.name
 
 
-def build_shop(tmp: Path) -> Shop:
-    url = f"sqlite:///{tmp / 'shop.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+def build_shop(tmp: Path, url: str = "") -> Shop:
+    """A booted shop with one product in stock and the good sandboxed plugin enabled;
+    on SQLite in ``tmp`` unless ``url`` names an (already migrated) database."""
+    if not url:
+        url = f"sqlite:///{tmp / 'shop.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
     home = tmp / "home"
     settings = Settings(home=home, database_url=url, hook_timeout_ms=5000)
     key_file = home / "master.key"
@@ -89,16 +92,17 @@ def build_shop(tmp: Path) -> Shop:
     kernel = Kernel(settings).boot()
     manager: SandboxManager = kernel.services["sandbox"]
     manager.limits = TEST_LIMITS
+    sku = f"SBX-{os.urandom(4).hex()}"  # unique: a PostgreSQL database may be shared by the session
     with transaction(kernel.factory) as s:
         loc = ensure_location(s, "WH", "Warehouse", priority=1)
-        create_product(s, "Mug", [VariantInput(sku="SBX-MUG", price_amount=1990, weight_grams=350)])
+        create_product(s, f"Mug {sku}", [VariantInput(sku=sku, price_amount=1990, weight_grams=350)])
         from sqlalchemy import select
 
         from comptoir.kernel.domain import Variant
 
-        vid = s.scalars(select(Variant.id).where(Variant.sku == "SBX-MUG")).one()
+        vid = s.scalars(select(Variant.id).where(Variant.sku == sku)).one()
         stock.receive(s, vid, loc.id or 0, 10_000)
-    shop = Shop(kernel, manager, "SBX-MUG", key_file.read_text().strip())
+    shop = Shop(kernel, manager, sku, key_file.read_text().strip())
     shop.add("sandboxed_good")
     return shop
 
