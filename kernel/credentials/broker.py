@@ -40,6 +40,7 @@ class Credential:
     kind: str
     config: dict[str, Any]
     value: str
+    version: int = 0
 
 
 class Broker:
@@ -84,10 +85,19 @@ class Broker:
             self.raw.append_audit(cur, actor=actor, action=purpose, plugin=plugin,
                                   target=f"account:{row['account_id']}",
                                   detail={"secret": row["name"], "version": row["version"]})
+        version = int(row["version"])
         if row["kind"] == "oauth2" and not self.oauth.fresh(row["expires_at"]):
-            acc = self.store.account(plugin, account)
-            value = self.oauth.refresh(acc, row["version"], actor=actor)
-        return Credential(int(row["account_id"]), row["kind"], row["config"], value)
+            value, version = self.oauth.refresh(self.store.account(plugin, account), version, actor=actor)
+        return Credential(int(row["account_id"]), row["kind"], row["config"], value, version)
+
+    def after_unauthorized(self, plugin: str, account: str, cred: Credential) -> Credential:
+        """The provider refused an unexpired OAuth token (revoked early): refresh once.
+
+        Concurrent callers that saw the same token version share one refresh.
+        """
+        value, version = self.oauth.refresh(self.store.account(plugin, account), cred.version,
+                                            actor=f"plugin:{plugin}", stale_version=True)
+        return Credential(cred.account_id, cred.kind, cred.config, value, version)
 
     def close(self) -> None:
         self.client.close()
@@ -120,6 +130,10 @@ def _inject(cred: Credential, request: httpx.Request, redactor: Redactor) -> htt
     return request
 
 
+def _copy(request: httpx.Request) -> httpx.Request:
+    return httpx.Request(request.method, request.url, headers=request.headers.copy(), content=request.content)
+
+
 def _masked(request: httpx.Request, redactor: Redactor) -> httpx.Request:
     """A copy of ``request`` safe to hand to the plugin: secrets in headers and URL masked."""
     headers = {k: redactor(v) for k, v in request.headers.items()}
@@ -150,11 +164,14 @@ class BrokeredHttp:
         label = f"http:{host}"
         journal, redactor = self._broker.journal, self._broker.redactor
         t0 = time.perf_counter_ns()
+        cred: Credential | None = None
+        plain = request
         try:
             self._broker.check_host(self._plugin, host, port)
             if account is not None:
                 cred = self._broker.credential(self._plugin, account)
-                request = _inject(cred, request, redactor)
+                plain.read()  # the body may be sent twice (retry after a refused token)
+                request = _inject(cred, _copy(plain), redactor)
         except ScopeDenied as exc:
             journal.record(self._plugin, label, (time.perf_counter_ns() - t0) // 1000, "denied", exc.message)
             raise
@@ -163,6 +180,11 @@ class BrokeredHttp:
             raise
         try:
             response = self._broker.client.send(request)
+            if response.status_code == 401 and cred is not None and cred.kind == "oauth2":
+                response.close()
+                cred = self._broker.after_unauthorized(self._plugin, account or "", cred)
+                request = _inject(cred, _copy(plain), redactor)
+                response = self._broker.client.send(request)
         except httpx.HTTPError as exc:
             message = redactor(f"{type(exc).__name__}: {exc}")
             journal.record(self._plugin, label, (time.perf_counter_ns() - t0) // 1000, "error", message)

@@ -131,16 +131,17 @@ class OAuthConnector:
         except CredentialNotFound:
             return None
 
-    def _save_tokens(self, s: Session, acc: Account, token: dict[str, Any], actor: str) -> None:
+    def _save_tokens(self, s: Session, acc: Account, token: dict[str, Any], actor: str) -> int:
         expires_at = None
         if token.get("expires_at"):
             expires_at = datetime.fromtimestamp(float(token["expires_at"]), timezone.utc)
         elif token.get("expires_in"):
             expires_at = datetime.now(timezone.utc) + timedelta(seconds=int(token["expires_in"]))
-        self.store.put(acc.owner, acc.name, "access_token", str(token["access_token"]), actor=actor,
-                       expires_at=expires_at, session=s)
+        version = self.store.put(acc.owner, acc.name, "access_token", str(token["access_token"]), actor=actor,
+                                 expires_at=expires_at, session=s)
         if token.get("refresh_token"):
             self.store.put(acc.owner, acc.name, "refresh_token", str(token["refresh_token"]), actor=actor, session=s)
+        return version
 
     # ---- use ---------------------------------------------------------------------
     @staticmethod
@@ -152,11 +153,13 @@ class OAuthConnector:
         with self._locks_guard:
             return self._locks[account_id]
 
-    def refresh(self, acc: Account, seen_version: int, *, actor: str, force: bool = False) -> str:
-        """A valid access token for ``acc``: refreshed once, whoever else is asking.
+    def refresh(self, acc: Account, seen_version: int, *, actor: str,
+                stale_version: bool = False) -> tuple[str, int]:
+        """A valid access token for ``acc`` and its version: refreshed once, whoever asks.
 
-        ``seen_version`` is the access-token version the caller found stale; when the
-        current version is newer (someone refreshed meanwhile) and fresh, it is used.
+        ``seen_version`` is the access-token version the caller found stale (expired,
+        or refused by the provider: ``stale_version``); when the current version is
+        newer and fresh (someone refreshed meanwhile), it is used as is.
         """
         self.store.keyring.load()
         with self._lock(acc.id):  # type: ignore[arg-type]
@@ -165,8 +168,8 @@ class OAuthConnector:
                     s.execute(select(_account.c.id).where(_account.c.id == acc.id).with_for_update())
                 value, version, expires_at = self.store.read_in(s, acc, "access_token", actor=actor,
                                                                 purpose="oauth.use")
-                if version != seen_version and self.fresh(expires_at) and not force:
-                    return value
+                if self.fresh(expires_at) and (version != seen_version or not stale_version):
+                    return value, version
                 refresh_token, rt_version, _ = self.store.read_in(s, acc, "refresh_token", actor="kernel",
                                                                   purpose="oauth.refresh")
                 client_secret = None
@@ -181,6 +184,6 @@ class OAuthConnector:
                 except Exception as exc:
                     raise OAuthError(f"refreshing the token of account {acc.name!r} of {acc.owner!r} failed "
                                      f"({type(exc).__name__}); reconnect the account") from None
-                self._save_tokens(s, acc, dict(token), "kernel")
+                new_version = self._save_tokens(s, acc, dict(token), "kernel")
                 self.refreshes += 1
-                return str(token["access_token"])
+                return str(token["access_token"]), new_version

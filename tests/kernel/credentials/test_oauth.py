@@ -54,6 +54,15 @@ def provider() -> Iterator[Provider]:
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = io.BytesIO(body)
             seen.append(parse_qs(body.decode()).get("grant_type", [""])[0])
+        if environ.get("PATH_INFO") == "/userinfo":
+            # RFC 6750 answers an invalid token with 401; this mock says 400 access_denied
+            def rfc6750(status: str, headers: Any, *rest: Any) -> Any:
+                if status.startswith("400"):
+                    status = "401 UNAUTHORIZED"
+                    headers = [*headers, ("WWW-Authenticate", 'Bearer error="invalid_token"')]
+                return start_response(status, headers, *rest)
+
+            return app(environ, rfc6750)
         return app(environ, start_response)
 
     server = werkzeug.serving.make_server("127.0.0.1", 0, counting, threaded=True)
@@ -170,3 +179,17 @@ def test_refresh_token_never_reaches_the_plugin(ck: Kernel, provider: Provider) 
     assert token and token != refresh
     exposed = json.dumps(ctx.credentials.accounts()) + repr(ctx.credentials) + repr(ctx.http)
     assert refresh not in exposed and CLIENT_SECRET not in exposed and token not in exposed
+
+
+def test_token_refused_by_the_provider_is_refreshed_once_and_retried(ck: Kernel, provider: Provider) -> None:
+    ctx, conf = _connect(ck, provider)
+    # the provider no longer accepts the stored token although it has not expired
+    ck.services["credentials"].store.put("social", "net", "access_token", "revoked-token-0123456789",
+                                         actor="test", expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
+    before = provider.refreshes()
+    r = ctx.http.get(conf["userinfo_endpoint"], account="net")
+    assert r.status_code == 200 and provider.refreshes() - before == 1
+    assert "revoked-token" not in str(r.request.headers)
+    # other errors are answers, not a reason to refresh
+    r = ctx.http.get(f"{provider.base}/userinfo-missing", account="net")
+    assert r.status_code == 404 and provider.refreshes() - before == 1
