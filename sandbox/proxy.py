@@ -6,9 +6,9 @@ lets ``PluginHost`` wrap it like any plugin: ``ctx`` injection, timing, journal,
 The body forwards the call over RPC with the kernel's ``PluginContext`` for that plugin,
 which serves the worker's context calls.
 
-Two hooks cannot cross a process boundary and are left out (and reported): the
-``order_placement`` wrapper (a generator around a kernel transaction) and ``web_routes``
-(Starlette objects).
+Three hooks are left out (and reported): the ``order_placement`` wrapper (a generator
+around a kernel transaction), ``web_routes`` (Starlette objects), and
+``migrations_location`` (Alembic scripts would run untrusted code inside the kernel).
 """
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from comptoir.sandbox.supervisor import SandboxedPlugin
 
 NOT_SANDBOXABLE = {"order_placement": "wrapper hooks run inside a kernel transaction",
-                   "web_routes": "routes are Python objects served by the kernel's web app"}
+                   "web_routes": "routes are Python objects served by the kernel's web app",
+                   "migrations_location": "migration scripts are code the kernel would run in its own "
+                                          "process; a sandboxed plugin keeps its data in its own folder"}
 LIFECYCLE = ("plugin_enabled", "plugin_disabled")
 
 

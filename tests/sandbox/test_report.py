@@ -39,6 +39,9 @@ def test_report_lists_every_layer_and_says_what_applied(shop: Shop) -> None:
     if landlock.abi_version() >= 6 and _userns_available():
         assert good["fully_isolated"] is True
     assert "widget_data" in good["hooks"] and good["limits"]["call_timeout_s"] == 1.0
+    assert set(good["hooks_not_sandboxable"]) == {"web_routes", "migrations_location", "order_placement"}
+    assert not shop.kernel.host.implements("sandboxed-good", "order_placement")
+    assert not shop.kernel.host.implements("sandboxed-good", "web_routes")
 
 
 def test_report_says_when_a_layer_was_not_applied(shop: Shop) -> None:
