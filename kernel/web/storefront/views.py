@@ -19,7 +19,7 @@ from comptoir.kernel.errors import ComptoirError, NotFound
 from comptoir.kernel.services.carts import add_item, create_cart, get_cart, set_line
 from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service
 from comptoir.kernel.types import Address
-from comptoir.kernel.web.api.storefront import cart_dict, order_dict, recommend
+from comptoir.kernel.web.api.storefront import cart_dict, cart_write, order_dict, recommend
 from comptoir.kernel.web.auth.guard import csrf_ok
 from comptoir.kernel.web.pages import flash, render
 from comptoir.kernel.web.problems import Forbidden
@@ -109,6 +109,7 @@ async def cart(request: Request) -> Response:
 
         def change() -> int:
             with transaction(_k(request).factory) as s:
+                cart_write(s)
                 c = get_cart(s, _cart_token(request, s))
                 sku = str(form.get("sku", ""))
                 qty = int(str(form.get("quantity", "1")) or 1)
