@@ -15,6 +15,7 @@ What it refuses (``EPERM`` unless said otherwise):
   stay allowed); ``clone3`` answers ``ENOSYS`` so the C library falls back to ``clone``,
   whose flags a classic filter can read. This holds the fork bomb even where
   ``RLIMIT_NPROC`` does not apply (Linux exempts uid 0 from it);
+- ``prctl(PR_SET_PDEATHSIG)``: the worker's parent-death signal cannot be cleared;
 - sockets: ``socket()`` for every family (``EACCES``). Internet families are the
   obvious part; Unix sockets are refused too because named ones (PostgreSQL's
   ``/run/postgresql/.s.PGSQL.5432`` with trust auth, for one) escape both the network
@@ -65,7 +66,8 @@ DENIED_X86_64: dict[str, int] = {
     "mount_setattr": 442, "fanotify_init": 300,
     "fork": 57, "vfork": 58, "execve": 59, "execveat": 322,
 }
-SYS_SOCKET, SYS_SOCKETPAIR, SYS_CLONE, SYS_CLONE3 = 41, 53, 56, 435
+SYS_SOCKET, SYS_SOCKETPAIR, SYS_CLONE, SYS_CLONE3, SYS_PRCTL = 41, 53, 56, 435, 157
+PR_SET_PDEATHSIG = 1
 AF_UNIX = 1
 
 
@@ -97,6 +99,12 @@ def build_filter() -> list[bytes]:
     prog += [
         _jump(_JEQ_K, SYS_SOCKET, 0, 1), _errno(errno.EACCES),
         _jump(_JEQ_K, SYS_CLONE3, 0, 1), _errno(errno.ENOSYS),
+        # prctl: the parent-death signal set by the worker stays (no orphan outliving the kernel)
+        _jump(_JEQ_K, SYS_PRCTL, 0, 3),
+        _stmt(_LD_W_ABS, arg0),
+        _jump(_JEQ_K, PR_SET_PDEATHSIG, 0, 1),
+        _errno(errno.EPERM),
+        _stmt(_LD_W_ABS, 0),  # reload the syscall number for the checks below
         # socketpair: AF_UNIX only
         _jump(_JEQ_K, SYS_SOCKETPAIR, 0, 4),
         _stmt(_LD_W_ABS, arg0),
@@ -139,4 +147,4 @@ def install() -> str:
         err = ctypes.get_errno()
         raise OSError(err, f"prctl(PR_SET_SECCOMP): {errno.errorcode.get(err, err)}")
     return (f"{len(prog)} instructions: {len(DENIED_X86_64)} syscalls denied, socket() denied for every "
-            "family, socketpair AF_UNIX only, clone threads only")
+            "family, socketpair AF_UNIX only, clone threads only, parent-death signal locked")

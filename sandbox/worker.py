@@ -151,4 +151,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    # os._exit, not sys.exit: a thread the plugin left running must not keep the worker alive
+    os._exit(main(sys.argv))

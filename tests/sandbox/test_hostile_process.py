@@ -28,7 +28,7 @@ def test_cannot_kill_the_zygote(shop: Shop, attack: Attack) -> None:
     shop.assert_serving()
 
 
-@pytest.mark.parametrize("how", ["unshare", "ptrace", "exec"])
+@pytest.mark.parametrize("how", ["unshare", "ptrace", "exec", "pdeathsig"])
 def test_escape_syscalls_are_refused(shop: Shop, attack: Attack, how: str) -> None:
     assert "Operation not permitted" in _refused(attack("hostile_process", how, pid=os.getpid()))
     shop.assert_serving()

@@ -42,6 +42,8 @@ class HostileProcess:
             return _attempt(lambda: _libc_call("unshare", CLONE_NEWUSER | CLONE_NEWNS))
         if widget_id == "ptrace":
             return _attempt(lambda: _libc_call("ptrace", PTRACE_ATTACH, pid, 0, 0))
+        if widget_id == "pdeathsig":  # survive the kernel as an orphan
+            return _attempt(lambda: _libc_call("prctl", 1, 0, 0, 0, 0))
         if widget_id == "exec":
             return _attempt(lambda: os.execv("/bin/sh", ["sh", "-c", "true"]))
         if widget_id == "crash":
