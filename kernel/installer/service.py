@@ -266,6 +266,9 @@ class Installer:
             creds = self.kernel.services.get("credentials")
             if creds is not None and approved:
                 creds.grant(plan.plugin, approved, actor, version=plan.version)
+            # the pointer moves before enable persists the state: another process that sees
+            # the new state must find the new code
+            loader.set_current(self.plugin_dir, plan.plugin, plan.version)
             host.enable(plan.plugin)
         except Exception as exc:
             # leave the shop as it was: previous version back in place, new files gone
@@ -273,12 +276,14 @@ class Installer:
             loader.unload(plan.top_level, target)
             shutil.rmtree(target, ignore_errors=True)
             if old is not None:
+                loader.set_current(self.plugin_dir, plan.plugin, old.version)
                 self._load_version(plan.plugin, old.version, enable=was_enabled)
+            else:
+                (self.plugin_dir / plan.plugin / loader.CURRENT).unlink(missing_ok=True)
             if isinstance(exc, ComptoirError):
                 raise
             raise InstallRefused(f"{plan.plugin} {plan.version} failed to start: {type(exc).__name__}: {exc}; "
                                  "the shop is unchanged") from None
-        loader.set_current(self.plugin_dir, plan.plugin, plan.version)
         receipt = self._report_install(plan)
         with self.kernel.factory() as s, s.begin():
             row = s.get(InstalledPlugin, plan.plugin) or InstalledPlugin(plugin=plan.plugin, version=plan.version)
@@ -366,8 +371,8 @@ class Installer:
         host = self.kernel.host
         host.forget(plugin)
         loader.unload(row.top_level, loader.version_dir(self.plugin_dir, plugin, cur))
-        self._load_version(plugin, prev, enable=True)  # a rollback is to get a working plugin back now
         loader.set_current(self.plugin_dir, plugin, prev)
+        self._load_version(plugin, prev, enable=True)  # a rollback is to get a working plugin back now
         with self.kernel.factory() as s, s.begin():
             r = s.get(InstalledPlugin, plugin)
             r.version, r.previous_version, r.updated_at = prev, cur, utcnow()  # type: ignore[union-attr]
