@@ -85,3 +85,17 @@ def test_admin_works_on_a_phone(browser: Any, live_shop: str) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1  # nothing forces a sideways scroll
     ctx.close()
+
+
+def test_image_upload_on_a_product(page: Any, live_shop: str) -> None:
+    png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+           b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+    sign_in(page, live_shop, "manager@shop.test")
+    page.goto(live_shop + "/admin/products/3")
+    before = page.locator("#thumbs img").count()
+    page.set_input_files("#image-input", files=[{"name": "cup.png", "mimeType": "image/png", "buffer": png}])
+    page.wait_for_function(f"document.querySelectorAll('#thumbs img').length > {before}")
+    src = page.locator("#thumbs img").last.get_attribute("src")
+    assert src.startswith("/media/products/3/")
+    page.reload()
+    assert page.locator("#thumbs img").count() == before + 1

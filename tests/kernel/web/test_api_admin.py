@@ -133,3 +133,21 @@ def test_segments_refresh_and_recommendations(client: TestClient, owner_token: s
     assert recos.status_code == 200
     for item in recos.json():
         assert item["slug"] and isinstance(item["score"], float)
+
+
+def test_requested_rights_are_shown_and_granted(client: TestClient, owner_token: str, shop: Kernel) -> None:
+    from tests.plugins.kernel_fixtures import manifest
+
+    class Reader:
+        pass
+
+    shop.host.add(Reader(), manifest("reader", scopes={"data": ["orders:read"], "hosts": ["api.example.com"]}))
+    h = auth(owner_token)
+    p = client.get("/api/admin/v1/plugins/reader", headers=h).json()
+    assert set(p["requested_rights"]) == {"orders:read", "host:api.example.com"}
+    assert set(p["pending_rights"]) == set(p["requested_rights"])
+    refused = client.post("/api/admin/v1/plugins/reader/grant", headers=h, json={"rights": ["customers:read"]})
+    assert refused.status_code == 422 and refused.json()["field"] == "rights"
+    p = client.post("/api/admin/v1/plugins/reader/grant", headers=h, json={"rights": ["orders:read"]}).json()
+    assert p["pending_rights"] == ["host:api.example.com"]
+    assert shop.host.rights.allowed("reader", "orders:read")
