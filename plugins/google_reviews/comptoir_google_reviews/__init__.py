@@ -1,0 +1,1 @@
+"""Google Business Profile reviews, imported as mentions of kind "review"."""
