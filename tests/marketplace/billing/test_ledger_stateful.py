@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -265,4 +266,4 @@ class BillingMachine(RuleBasedStateMachine):
 
 BillingMachine.TestCase.settings = settings(max_examples=int(os.environ.get("BILLING_EXAMPLES", "15")), stateful_step_count=25, deadline=None,
                                             suppress_health_check=[HealthCheck.too_slow])
-TestBillingMachine = BillingMachine.TestCase
+TestBillingMachine = pytest.mark.slow(BillingMachine.TestCase)  # ~15 s: 15 lives of 25 steps
