@@ -166,6 +166,29 @@ def admin_create_staff(call: Call) -> dict[str, Any]:
         return staff_dict(create_staff(s, b.email, role=b.role, password=b.password, name=b.name))
 
 
+@api.op("PATCH", f"{P}/staff/{{staff_id}}", summary="Change a role, (de)activate, sign out everywhere",
+        tag="admin: staff", right="staff:manage", body=S.StaffPatch, response=STAFF_SCHEMA)
+def admin_patch_staff(call: Call) -> dict[str, Any]:
+    """Deactivating or signing out ends every session of the account at once."""
+    b: S.StaffPatch = call.body
+    with transaction(call.kernel.factory) as s:
+        u = s.get(StaffUser, call.path["staff_id"])
+        if u is None:
+            raise ValidationFailed(f"no staff account {call.path['staff_id']}", field="staff_id")
+        if call.principal and u.id == call.principal.id and call.principal.kind == "staff" and (
+                b.active is False or (b.role and b.role != "owner")):
+            raise ValidationFailed("you cannot demote or deactivate yourself; ask another owner", field="staff_id")
+        if b.role is not None:
+            u.role = b.role
+        if b.active is not None:
+            u.active = b.active
+        if b.sign_out_everywhere or b.active is False:
+            u.session_generation += 1
+        s.add(u)
+        s.flush()
+        return staff_dict(u)
+
+
 ROLES_SCHEMA = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
 
 

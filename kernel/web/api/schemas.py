@@ -156,6 +156,12 @@ class StaffIn(In):
     name: str = Field(default="", max_length=200)
 
 
+class StaffPatch(In):
+    role: Literal["owner", "manager", "marketing", "support", "picker"] | None = None
+    active: bool | None = None
+    sign_out_everywhere: bool = False
+
+
 class RoleIn(In):
     rights: list[str] = Field(max_length=50)
 

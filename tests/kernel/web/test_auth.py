@@ -92,3 +92,21 @@ def test_owner_adjusts_role_rights_and_manages_tokens(client: TestClient) -> Non
     sign_in(client, "picker@shop.test")
     assert client.get("/admin/customers").status_code == 200
     assert client.get("/admin/stock").status_code == 403
+
+
+def test_staff_api_through_a_session_with_csrf(client: TestClient, shop: Kernel) -> None:
+    sign_in(client, "owner@shop.test")
+    h = {"X-CSRF-Token": csrf_of(client)}
+    people = client.get("/api/admin/v1/staff").json()["items"]
+    support = next(p for p in people if p["email"] == "support@shop.test")
+    r = client.patch(f"/api/admin/v1/staff/{support['id']}", headers=h, json={"role": "picker"})
+    assert r.status_code == 200 and r.json()["role"] == "picker"
+    me = next(p for p in people if p["email"] == "owner@shop.test")
+    refused = client.patch(f"/api/admin/v1/staff/{me['id']}", headers=h, json={"active": False})
+    assert refused.status_code == 422
+    with TestClient(create_app(shop, start_jobs=False)) as other:
+        sign_in(other, "support@shop.test")
+        assert other.get("/admin/stock").status_code == 200  # now a picker
+        client.patch(f"/api/admin/v1/staff/{support['id']}", headers=h, json={"active": False})
+        assert other.get("/admin/stock", follow_redirects=False).status_code == 303
+        assert sign_in(other, "support@shop.test").status_code == 401
