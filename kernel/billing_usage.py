@@ -87,19 +87,7 @@ def report_usage(kernel: "Kernel", plugin: str, unit: str, quantity: int, idempo
             .returning(UsageOutbox.__table__.c.id))  # type: ignore[attr-defined]
     with transaction(kernel.factory) as s:
         created = s.connection().execute(stmt).first() is not None
-    if created:
-        _notify(kernel)
     return created
-
-
-def _notify(kernel: "Kernel") -> None:
-    """Ask the job runner to forward soon, when one is already running (never start one here)."""
-    runner = getattr(kernel, "_jobs", None)
-    if runner is not None and kernel.services.get("billing_usage", {}).get("auto_forward"):
-        try:
-            runner.enqueue("comptoir.kernel.billing_usage:forward_usage")
-        except Exception:  # noqa: BLE001 - the periodic forward will pick it up
-            log.debug("could not enqueue the usage forwarder", exc_info=True)
 
 
 class UsageReporter:

@@ -45,9 +45,10 @@ def check_pricing(pricing: dict[str, Any]) -> dict[str, Any]:
                                field="pricing") from None
     if min(p.price, p.usage_price, p.usage_cap, p.trial_days) < 0:
         raise ValidationFailed("pricing amounts and trial_days must not be negative", field="pricing")
+    out = p.model_dump(mode="json")
     if "recurring" in p.model and p.interval is None:
-        raise ValidationFailed("a recurring plan needs interval 'month' or 'year'", field="pricing.interval")
-    return p.model_dump(mode="json")
+        out["interval"] = "month"  # as the catalog shows it: a recurring price without interval is monthly
+    return out
 
 
 class Billing:
