@@ -131,7 +131,8 @@ def _inject(cred: Credential, request: httpx.Request, redactor: Redactor) -> htt
 
 
 def _copy(request: httpx.Request) -> httpx.Request:
-    return httpx.Request(request.method, request.url, headers=request.headers.copy(), content=request.content)
+    return httpx.Request(request.method, request.url, headers=request.headers.copy(), content=request.content,
+                         extensions=request.extensions)  # keeps the caller's per-request timeout
 
 
 def _masked(request: httpx.Request, redactor: Redactor) -> httpx.Request:
