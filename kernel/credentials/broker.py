@@ -20,13 +20,13 @@ import httpx
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from comptoir.kernel.credentials.errors import BrokerError, CredentialNotFound
+from comptoir.kernel.credentials.errors import BrokerError, CredentialNotFound, OAuthError
 from comptoir.kernel.credentials.oauth import OAuthConnector
 from comptoir.kernel.credentials.redact import MASK, Redactor
 from comptoir.kernel.credentials.fastpath import Raw
 from comptoir.kernel.credentials.keyring import Envelope, row_aad
 from comptoir.kernel.credentials.store import CredentialStore
-from comptoir.kernel.errors import ScopeDenied
+from comptoir.kernel.errors import ComptoirError, ScopeDenied
 
 SECRET_FIELD = {"api_key": "api_key", "basic": "password", "oauth2": "access_token"}
 DEFAULT_INJECT = {"api_key": "bearer", "basic": "basic", "oauth2": "bearer"}
@@ -179,13 +179,20 @@ class BrokeredHttp:
         except CredentialNotFound as exc:
             journal.record(self._plugin, label, (time.perf_counter_ns() - t0) // 1000, "denied", exc.message)
             raise
+        except ComptoirError as exc:  # sealed store, audit unavailable, refresh failed …
+            journal.record(self._plugin, label, (time.perf_counter_ns() - t0) // 1000, "error", exc.message)
+            raise
         try:
             response = self._broker.client.send(request)
             if response.status_code == 401 and cred is not None and cred.kind == "oauth2":
-                response.close()
-                cred = self._broker.after_unauthorized(self._plugin, account or "", cred)
-                request = _inject(cred, _copy(plain), redactor)
-                response = self._broker.client.send(request)
+                try:
+                    cred = self._broker.after_unauthorized(self._plugin, account or "", cred)
+                except OAuthError:
+                    pass  # nothing to refresh with: the provider's 401 is the answer
+                else:
+                    response.close()
+                    request = _inject(cred, _copy(plain), redactor)
+                    response = self._broker.client.send(request)
         except httpx.HTTPError as exc:
             message = redactor(f"{type(exc).__name__}: {exc}")
             journal.record(self._plugin, label, (time.perf_counter_ns() - t0) // 1000, "error", message)

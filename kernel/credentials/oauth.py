@@ -170,8 +170,12 @@ class OAuthConnector:
                                                                 purpose="oauth.use")
                 if self.fresh(expires_at) and (version != seen_version or not stale_version):
                     return value, version
-                refresh_token, rt_version, _ = self.store.read_in(s, acc, "refresh_token", actor="kernel",
-                                                                  purpose="oauth.refresh")
+                try:
+                    refresh_token = self.store.read_in(s, acc, "refresh_token", actor="kernel",
+                                                       purpose="oauth.refresh")[0]
+                except CredentialNotFound:
+                    raise OAuthError(f"the access token of account {acc.name!r} of {acc.owner!r} is no longer "
+                                     "valid and the provider gave no refresh token; reconnect the account") from None
                 client_secret = None
                 try:
                     client_secret = self.store.read_in(s, acc, "client_secret", actor="kernel",

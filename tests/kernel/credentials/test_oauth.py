@@ -193,3 +193,18 @@ def test_token_refused_by_the_provider_is_refreshed_once_and_retried(ck: Kernel,
     # other errors are answers, not a reason to refresh
     r = ctx.http.get(f"{provider.base}/userinfo-missing", account="net")
     assert r.status_code == 404 and provider.refreshes() - before == 1
+
+
+def test_refused_token_without_refresh_token_returns_the_401(ck_sqlite: Kernel, provider: Provider) -> None:
+    ctx, conf = _connect(ck_sqlite, provider)
+    store = ck_sqlite.services["credentials"].store
+    store.delete_secret("social", "net", "refresh_token")  # a provider that issues none
+    store.put("social", "net", "access_token", "revoked-token-abcdef0123", actor="test",
+              expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
+    before = provider.refreshes()
+    r = ctx.http.get(conf["userinfo_endpoint"], account="net")
+    assert r.status_code == 401 and provider.refreshes() == before
+    _expire(ck_sqlite)  # expired and nothing to refresh with: a clear error, no value in it
+    with pytest.raises(OAuthError, match="reconnect the account") as err:
+        ctx.http.get(conf["userinfo_endpoint"], account="net")
+    assert "revoked-token" not in err.value.message
