@@ -90,7 +90,7 @@ def _credit_unused(b: Billing, s: Session, sub: Subscription, today: date, memo:
 
 def _view(sub: Subscription) -> dict[str, Any]:
     return {"shop": sub.shop_id, "plugin": sub.plugin_id, "plan": sub.plan, "pricing": sub.pricing,
-            "status": sub.status, "trial_end": sub.trial_end.isoformat(),
+            "status": sub.status, "trial_end": sub.trial_end.isoformat(), "had_trial": sub.trial_end > sub.first_installed,
             "in_trial": sub.status == "active" and sub.trial_end > (sub.cancelled_on or today_utc()),
             "period_start": sub.period_start.isoformat() if sub.period_start else None,
             "paid_until": sub.paid_until.isoformat() if sub.paid_until else None,
