@@ -3,8 +3,8 @@
 The database scans the orders table once and returns one row per (customer, currency):
 last order, order count, net amount. Everything else is vectorized numpy: merging
 currencies, quintile scores by rank, segments with ``np.select``. ``rfm_from_orders``
-does the same from raw per-order columns (one ``np.unique`` + ``bincount``/``maximum.at``)
-for logs that are not in the database (the CDNOW validation, the benchmark).
+does the same from raw per-order columns (``bincount`` / ``ufunc.at`` over customer ids,
+no sort) for logs that are not in the database (the CDNOW validation, the benchmark).
 The result is written to ``Customer.segment`` in bulk (one UPDATE per segment and
 chunk of ids), so the admin can filter, export and target customer pools by segment.
 
@@ -90,13 +90,19 @@ class RFM:
 
 def quintile_scores(values: np.ndarray, *, higher_is_better: bool = True) -> np.ndarray:
     """Scores 1..5 by rank; ties share the lower score (``1 + 5·(# strictly worse) // n``)."""
-    v = np.asarray(values, np.float64)
+    v = np.asarray(values)
     if not higher_is_better:
         v = -v
     n = v.shape[0]
     if n == 0:
         return np.zeros(0, np.int8)
-    worse = np.searchsorted(np.sort(v), v, side="left")
+    if np.issubdtype(v.dtype, np.integer) and int(v.max()) - int(v.min()) <= 4 * n + (1 << 20):
+        # small integer range (order counts, whole days): a histogram, no sort at all
+        shifted = (v - v.min()).astype(np.int64)
+        below = np.concatenate(([0], np.cumsum(np.bincount(shifted))))
+        worse = below[shifted]
+    else:
+        worse = np.searchsorted(np.sort(v), v, side="left")
     return (1 + (5 * worse) // n).astype(np.int8)
 
 
@@ -118,17 +124,33 @@ def assign_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray, frequency: np.n
     return np.select(conditions, choices, default=code["lost"]).astype(np.int8)
 
 
+def _aggregate(keys: np.ndarray, last: np.ndarray, count: np.ndarray, net: np.ndarray) -> RFMInput:
+    """Per-customer max(last), sum(count), sum(net). Customer ids are database keys, so
+    they index arrays directly (bincount / ``ufunc.at``, no sort); sparse or negative ids
+    fall back to ``np.unique``'s inverse."""
+    n = keys.shape[0]
+    if n and keys.min() >= 0 and keys.max() <= max(4 * n, 1 << 20):
+        idx, size = keys, int(keys.max()) + 1
+    else:
+        uniq, idx = np.unique(keys, return_inverse=True)
+        size = uniq.shape[0]
+    freq = np.zeros(size, np.int64)
+    np.add.at(freq, idx, count)
+    hi = np.full(size, -np.inf)
+    np.maximum.at(hi, idx, last)
+    money = np.zeros(size, np.int64)  # int64 sums: exact cents
+    np.add.at(money, idx, net)
+    present = np.flatnonzero(freq > 0) if n else np.zeros(0, np.int64)
+    ids = present if idx is keys else uniq[present]
+    return RFMInput(ids.astype(np.int64), hi[present], freq[present], money[present])
+
+
 def rfm_from_orders(customer_id: np.ndarray, placed_at: np.ndarray, net: np.ndarray, *, now: float) -> RFM:
     """RFM over one row per order: customer id, placed-at (epoch seconds), net minor units."""
-    customers, inv = np.unique(np.asarray(customer_id, np.int64), return_inverse=True)
-    k = customers.shape[0]
-    last = np.full(k, -np.inf)
-    np.maximum.at(last, inv, np.asarray(placed_at, np.float64))
-    frequency = np.bincount(inv, minlength=k).astype(np.int64)
-    # int64 sums: bincount's float weights would lose cents above 2^53
-    monetary = np.zeros(k, np.int64)
-    np.add.at(monetary, inv, np.asarray(net, np.int64))
-    return rfm_from_aggregates(customers, last, frequency, monetary, now=now)
+    cust = np.asarray(customer_id, np.int64)
+    agg = _aggregate(cust, np.asarray(placed_at, np.float64), np.ones(cust.shape[0], np.int64),
+                     np.asarray(net, np.int64))
+    return rfm_from_aggregates(agg.customer_id, agg.last, agg.frequency, agg.monetary, now=now)
 
 
 def rfm_from_aggregates(customer_id: np.ndarray, last: np.ndarray, frequency: np.ndarray, monetary: np.ndarray,
@@ -136,7 +158,7 @@ def rfm_from_aggregates(customer_id: np.ndarray, last: np.ndarray, frequency: np
     """RFM from per-customer aggregates (unique, sorted customer ids; last order epoch;
     order count; net minor units)."""
     recency = np.maximum(now - np.asarray(last, np.float64), 0.0) / DAY
-    r = quintile_scores(recency, higher_is_better=False)
+    r = quintile_scores(np.floor(recency).astype(np.int64), higher_is_better=False)  # whole days tie
     f = quintile_scores(frequency)
     m = quintile_scores(monetary)
     return RFM(np.asarray(customer_id, np.int64), recency, np.asarray(frequency, np.int64),
@@ -173,14 +195,8 @@ def load_customer_aggregates(session: "Session") -> tuple[RFMInput, int]:
     _, code = np.unique(np.asarray(currencies, dtype=str), return_inverse=True)
     main = int(np.argmax(np.bincount(code, weights=count)))  # the currency of most orders
     net = np.where(code == main, net, 0)
-    customers, inv = np.unique(cust, return_inverse=True)
-    k = customers.shape[0]
-    last_c = np.full(k, -np.inf)
-    np.maximum.at(last_c, inv, last)
-    count_c = np.bincount(inv, weights=count, minlength=k).astype(np.int64)
-    net_c = np.zeros(k, np.int64)
-    np.add.at(net_c, inv, net)
-    return RFMInput(customers, last_c, count_c, net_c), int(count.sum())
+    # a customer has one row per currency used: merge them
+    return _aggregate(cust, last, count, net), int(count.sum())
 
 
 def load_order_columns(session: "Session") -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -42,6 +42,27 @@ def test_quintile_scores_by_rank_with_ties() -> None:
     assert quintile_scores(np.zeros(0)).tolist() == []
 
 
+def test_quintile_scores_match_brute_force_on_every_path() -> None:
+    rng = np.random.default_rng(1)
+    # wide-range ints and floats take the sort path, small-range ints the histogram path
+    for arr in (rng.integers(0, 10**12, 500), rng.integers(0, 40, 500), rng.random(500), -rng.integers(0, 9, 500)):
+        for better in (True, False):
+            x = arr if better else -arr
+            want = 1 + (5 * np.array([(x < y).sum() for y in x])) // len(x)
+            assert quintile_scores(arr, higher_is_better=better).tolist() == want.tolist()
+
+
+def test_sparse_customer_ids_give_the_same_segments() -> None:
+    rng = np.random.default_rng(2)
+    cust = rng.integers(1, 300, 3000)
+    ts = rng.uniform(0, 400, 3000) * DAY
+    net = rng.integers(100, 10_000, 3000)
+    dense = rfm_from_orders(cust, ts, net, now=400 * DAY)
+    sparse = rfm_from_orders(cust * 10**9, ts, net, now=400 * DAY)  # ids too far apart to index
+    assert (sparse.customer_id == dense.customer_id * 10**9).all()
+    assert (sparse.segment == dense.segment).all() and (sparse.monetary == dense.monetary).all()
+
+
 def test_rfm_on_a_hand_checked_dataset() -> None:
     cust = np.array([o[0] for o in ORDERS])
     ts = np.array([NOW.timestamp() - o[1] * DAY for o in ORDERS])
