@@ -76,13 +76,22 @@ def statement_rows(b: Billing, month: str, vendor_id: int | None = None) -> list
 
 
 def _owed(s: Any, month: str) -> list[tuple[int, str, int]]:
-    """(vendor, currency, owed) for activity up to ``month`` less every payout made."""
-    vendor_entries = (select(Account.vendor_id, Account.currency, func.sum(Entry.amount))
-                      .join(Entry, Entry.account_id == Account.id).join(Txn, Txn.id == Entry.txn_id)
-                      .where(Account.vendor_id.is_not(None),  # type: ignore[union-attr]
-                             (Txn.period <= month) | (Txn.kind == "payout"))
-                      .group_by(Account.vendor_id, Account.currency))
-    return [(v, c, -int(total)) for v, c, total in s.execute(vendor_entries)]
+    """(vendor, currency, owed) for activity up to ``month`` less every payout made.
+
+    Computed as the vendor accounts' whole balance minus the (few) entries dated after
+    ``month``, so the big join of entries with transactions is avoided: only the
+    months after ``month`` are read through the transactions' period index.
+    """
+    vendor = Account.vendor_id.is_not(None)  # type: ignore[union-attr]
+    total = s.execute(select(Account.vendor_id, Account.currency, func.sum(Entry.amount))
+                      .join(Entry, Entry.account_id == Account.id).where(vendor)
+                      .group_by(Account.vendor_id, Account.currency)).all()
+    later = {(v, c): int(t) for v, c, t in s.execute(
+        select(Account.vendor_id, Account.currency, func.sum(Entry.amount))
+        .join(Entry, Entry.account_id == Account.id).join(Txn, Txn.id == Entry.txn_id)
+        .where(vendor, Txn.period > month, Txn.kind != "payout")
+        .group_by(Account.vendor_id, Account.currency))}
+    return [(v, c, -(int(t) - later.get((v, c), 0))) for v, c, t in total]
 
 
 def payout_run(b: Billing, month: str, today: date | None = None) -> dict[str, Any]:
