@@ -9,7 +9,6 @@ import pytest
 
 import comptoir_bluesky.plugin as plugin_module
 from comptoir.sdk import manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 from plugins.bluesky.tests.fake_bluesky import APP_PASSWORD, HANDLE, FakeBluesky
 
 PLUGIN = "bluesky"
@@ -24,12 +23,11 @@ def fake() -> Iterator[FakeBluesky]:
 
 
 @pytest.fixture
-def kernel(tmp_path: Path, fake: FakeBluesky) -> Iterator[Any]:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(plugin_module, MANIFEST)])
+def kernel(plugin_kernel: Any, fake: FakeBluesky) -> Iterator[Any]:
+    k = plugin_kernel((plugin_module, MANIFEST))
     creds = k.services["credentials"]
     creds.store.create_account(PLUGIN, "app_password", kind="api_key", provider="bluesky")
     creds.store.put(PLUGIN, "app_password", "api_key", APP_PASSWORD)
     creds.grant(PLUGIN, [f"host:127.0.0.1:{fake.port}", "raw:app_password"], "admin")
     k.host.configure(PLUGIN, {"service": fake.url, "handle": HANDLE, "timeout_s": 2})
-    yield k
-    k.close()
+    yield k  # closed by plugin_kernel

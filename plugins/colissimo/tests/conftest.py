@@ -9,7 +9,6 @@ import pytest
 
 import comptoir_colissimo.plugin as plugin_module
 from comptoir.sdk import manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 from plugins.colissimo.tests.fake_colissimo import API_KEY, OKAPI_KEY, FakeColissimo
 
 PLUGIN = "colissimo"
@@ -38,8 +37,7 @@ def connect(kernel: Any, fake: FakeColissimo) -> None:
 
 
 @pytest.fixture
-def kernel(tmp_path: Path, fake: FakeColissimo) -> Iterator[Any]:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(plugin_module, MANIFEST)])
+def kernel(plugin_kernel: Any, fake: FakeColissimo) -> Iterator[Any]:
+    k = plugin_kernel((plugin_module, MANIFEST))
     connect(k, fake)
-    yield k
-    k.close()
+    yield k  # closed by plugin_kernel

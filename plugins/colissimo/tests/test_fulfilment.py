@@ -13,7 +13,6 @@ from comptoir.kernel.services.carts import add_item, create_cart
 from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service
 from comptoir.kernel.services.orders import OrderService
 from comptoir.sdk import Address, manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 from plugins.colissimo.tests.conftest import MANIFEST, connect
 from plugins.colissimo.tests.fake_colissimo import FakeColissimo
 
@@ -22,29 +21,25 @@ def _manifest(module: Any) -> Any:
     return manifest_from_pyproject(Path(module.__file__).resolve().parents[1] / "pyproject.toml")
 
 
-def test_colissimo_quote_chosen_at_checkout_gives_a_stored_pdf(tmp_path: Path, fake: FakeColissimo) -> None:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(colissimo, MANIFEST), (flat_rate, _manifest(flat_rate)),
-                                                      (manual, _manifest(manual))])
-    try:
-        connect(k, fake)
-        with transaction(k.factory) as s:
-            cart = create_cart(s, "EUR")
-            add_item(s, cart, sku="TOTE-CANVAS", quantity=1)
-            token = cart.token
-        to = Address(name="Inès Roux", line1="4 place Bellecour", postal_code="69002", city="Lyon", country="FR")
-        svc = checkout_service(k)
-        ranked = svc.shipping_quotes(token, to)
-        assert {q.plugin for q in ranked} == {"colissimo", "flat-rate-shipping"}
-        assert [q.price.amount for q in ranked] == sorted(q.price.amount for q in ranked)  # cheapest first
-        quote = next(q for q in ranked if q.id == "colissimo:DOS")
-        placed = svc.place(CheckoutRequest(cart_token=token, email="ines@example.com", address=to,
-                                           shipping_quote_id=quote.id, payment_method_id="bank_transfer"))
-        orders = OrderService(k)
-        orders.mark_paid(placed.order_id, actor="staff")
-        shipment = orders.fulfil(placed.order_id, actor="staff")
-        pdf = (k.settings.data_dir / shipment.label_path).read_bytes()
-        assert pdf.startswith(b"%PDF") and shipment.tracking_number in fake.labels
-        assert fake.labels[shipment.tracking_number]["service"]["productCode"] == "DOS"
-        assert shipment.tracking_url.endswith(shipment.tracking_number)
-    finally:
-        k.close()
+def test_colissimo_quote_chosen_at_checkout_gives_a_stored_pdf(plugin_kernel: Any, fake: FakeColissimo) -> None:
+    k = plugin_kernel((colissimo, MANIFEST), (flat_rate, _manifest(flat_rate)), (manual, _manifest(manual)))
+    connect(k, fake)
+    with transaction(k.factory) as s:
+        cart = create_cart(s, "EUR")
+        add_item(s, cart, sku="TOTE-CANVAS", quantity=1)
+        token = cart.token
+    to = Address(name="Inès Roux", line1="4 place Bellecour", postal_code="69002", city="Lyon", country="FR")
+    svc = checkout_service(k)
+    ranked = svc.shipping_quotes(token, to)
+    assert {q.plugin for q in ranked} == {"colissimo", "flat-rate-shipping"}
+    assert [q.price.amount for q in ranked] == sorted(q.price.amount for q in ranked)  # cheapest first
+    quote = next(q for q in ranked if q.id == "colissimo:DOS")
+    placed = svc.place(CheckoutRequest(cart_token=token, email="ines@example.com", address=to,
+                                       shipping_quote_id=quote.id, payment_method_id="bank_transfer"))
+    orders = OrderService(k)
+    orders.mark_paid(placed.order_id, actor="staff")
+    shipment = orders.fulfil(placed.order_id, actor="staff")
+    pdf = (k.settings.data_dir / shipment.label_path).read_bytes()
+    assert pdf.startswith(b"%PDF") and shipment.tracking_number in fake.labels
+    assert fake.labels[shipment.tracking_number]["service"]["productCode"] == "DOS"
+    assert shipment.tracking_url.endswith(shipment.tracking_number)

@@ -11,7 +11,6 @@ from sqlalchemy import update
 import comptoir_core_widgets.plugin as plugin_module
 from comptoir.kernel.domain import Customer, Order, OrderLine, Shipment, StockLevel
 from comptoir.sdk import manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 
 PLUGIN = "core-widgets"
 MANIFEST = manifest_from_pyproject(Path(__file__).resolve().parents[1] / "pyproject.toml")
@@ -28,8 +27,8 @@ def _order(s: Any, ref: str, at: datetime, total: int, *, channel: str = "web", 
 
 
 @pytest.fixture
-def kernel(tmp_path: Path) -> Iterator[Any]:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(plugin_module, MANIFEST)])
+def kernel(plugin_kernel: Any) -> Iterator[Any]:
+    k = plugin_kernel((plugin_module, MANIFEST))
     k.host.context(PLUGIN).now = lambda: NOW
     demo = k.demo
     with k.factory() as s, s.begin():
@@ -50,8 +49,7 @@ def kernel(tmp_path: Path) -> Iterator[Any]:
                            created_at=NOW - timedelta(days=days)))
         s.execute(update(StockLevel).where(StockLevel.variant_id == demo.variant_ids[1])
                   .values(on_hand=3, reserved=1, low_threshold=5))
-    yield k
-    k.close()
+    yield k  # closed by plugin_kernel
 
 
 def data(kernel: Any, widget: str, **config: Any) -> Any:

@@ -10,7 +10,6 @@ import pytest
 import comptoir_google_reviews.plugin as plugin_module
 from comptoir.kernel.errors import PluginError
 from comptoir.sdk import manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 from plugins.google_reviews.tests.fake_google import LOCATION, TOKEN, FakeGoogle
 
 PLUGIN = "google-reviews"
@@ -26,8 +25,8 @@ def fake() -> Iterator[FakeGoogle]:
 
 
 @pytest.fixture
-def kernel(tmp_path: Path, fake: FakeGoogle) -> Iterator[Any]:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(plugin_module, MANIFEST)])
+def kernel(plugin_kernel: Any, fake: FakeGoogle) -> Iterator[Any]:
+    k = plugin_kernel((plugin_module, MANIFEST))
     creds = k.services["credentials"]
     # as left by the kernel's OAuth connector after the merchant connected Google
     creds.store.create_account(PLUGIN, "google", kind="oauth2", provider="google",
@@ -37,8 +36,7 @@ def kernel(tmp_path: Path, fake: FakeGoogle) -> Iterator[Any]:
     creds.grant(PLUGIN, [f"host:127.0.0.1:{fake.port}"], "admin")
     k.host.configure(PLUGIN, {"api_base": fake.url, "location": LOCATION,
                               "reviews_url": "https://g.page/r/atelier/review"})
-    yield k
-    k.close()
+    yield k  # closed by plugin_kernel
 
 
 def test_reviews_with_ratings_across_pages(kernel: Any, fake: FakeGoogle) -> None:

@@ -11,7 +11,6 @@ import pytest
 
 import comptoir_mastodon.plugin as plugin_module
 from comptoir.sdk import manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 from plugins.mastodon.tests.fake_mastodon import FakeMastodon
 
 PLUGIN = "mastodon"
@@ -40,8 +39,7 @@ def connect(kernel: Any, fake: FakeMastodon) -> None:
 
 
 @pytest.fixture
-def kernel(tmp_path: Path, fake: FakeMastodon) -> Iterator[Any]:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(plugin_module, MANIFEST)])
+def kernel(plugin_kernel: Any, fake: FakeMastodon) -> Iterator[Any]:
+    k = plugin_kernel((plugin_module, MANIFEST))
     connect(k, fake)
-    yield k
-    k.close()
+    yield k  # closed by plugin_kernel

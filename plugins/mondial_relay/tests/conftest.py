@@ -9,7 +9,6 @@ import pytest
 
 import comptoir_mondial_relay.plugin as plugin_module
 from comptoir.sdk import manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 from plugins.mondial_relay.tests.fake_mondial_relay import ENSEIGNE, PRIVATE_KEY, FakeMondialRelay
 
 PLUGIN = "mondial-relay"
@@ -35,8 +34,7 @@ def connect(kernel: Any, fake: FakeMondialRelay) -> None:
 
 
 @pytest.fixture
-def kernel(tmp_path: Path, fake: FakeMondialRelay) -> Iterator[Any]:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(plugin_module, MANIFEST)])
+def kernel(plugin_kernel: Any, fake: FakeMondialRelay) -> Iterator[Any]:
+    k = plugin_kernel((plugin_module, MANIFEST))
     connect(k, fake)
-    yield k
-    k.close()
+    yield k  # closed by plugin_kernel

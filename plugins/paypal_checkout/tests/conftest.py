@@ -9,7 +9,6 @@ import pytest
 
 import comptoir_paypal_checkout.plugin as plugin_module
 from comptoir.sdk import manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 from plugins.paypal_checkout.tests.fake_paypal import CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID, FakePayPal
 
 PLUGIN = "paypal-checkout"
@@ -32,8 +31,7 @@ def connect(kernel: Any, fake: FakePayPal, **settings: Any) -> None:
 
 
 @pytest.fixture
-def kernel(tmp_path: Path, fake: FakePayPal) -> Iterator[Any]:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(plugin_module, MANIFEST)])
+def kernel(plugin_kernel: Any, fake: FakePayPal) -> Iterator[Any]:
+    k = plugin_kernel((plugin_module, MANIFEST))
     connect(k, fake)
-    yield k
-    k.close()
+    yield k  # closed by plugin_kernel

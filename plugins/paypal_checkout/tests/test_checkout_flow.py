@@ -18,7 +18,6 @@ from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service
 from comptoir.kernel.services.orders import OrderService
 from comptoir.kernel.services.webhooks import apply_webhook
 from comptoir.sdk import Address, WebhookRequest, manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 from plugins.paypal_checkout.tests.conftest import MANIFEST, PLUGIN, connect
 from plugins.paypal_checkout.tests.fake_paypal import FakePayPal
 
@@ -27,11 +26,10 @@ ADDRESS = Address(name="Noé Petit", line1="8 quai Saint-Vincent", postal_code="
 
 
 @pytest.fixture
-def shop(tmp_path: Path, fake: FakePayPal) -> Iterator[Any]:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(paypal_module, MANIFEST), (flat_rate, FLAT)])
+def shop(plugin_kernel: Any, fake: FakePayPal) -> Iterator[Any]:
+    k = plugin_kernel((paypal_module, MANIFEST), (flat_rate, FLAT))
     connect(k, fake)
-    yield k
-    k.close()
+    yield k  # closed by plugin_kernel
 
 
 def test_paypal_order_from_checkout_to_capture(shop: Any, fake: FakePayPal) -> None:

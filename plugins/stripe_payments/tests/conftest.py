@@ -9,7 +9,6 @@ import pytest
 
 import comptoir_stripe_payments.plugin as plugin_module
 from comptoir.sdk import manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 from plugins.stripe_payments.tests.fake_stripe import SECRET_KEY, FakeStripe
 
 PLUGIN = "stripe-payments"
@@ -37,8 +36,7 @@ def connect(kernel: Any, fake: FakeStripe, **settings: Any) -> Any:
 
 
 @pytest.fixture
-def kernel(tmp_path: Path, fake: FakeStripe) -> Iterator[Any]:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(plugin_module, MANIFEST)])
+def kernel(plugin_kernel: Any, fake: FakeStripe) -> Iterator[Any]:
+    k = plugin_kernel((plugin_module, MANIFEST))
     connect(k, fake)
-    yield k
-    k.close()
+    yield k  # closed by plugin_kernel

@@ -20,7 +20,6 @@ from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service
 from comptoir.kernel.services.orders import OrderService
 from comptoir.kernel.services.webhooks import apply_webhook
 from comptoir.sdk import Address, WebhookRequest, manifest_from_pyproject
-from comptoir.sdk.testing import build_test_kernel
 from comptoir_stripe_payments import webhooks
 from plugins.stripe_payments.tests.conftest import MANIFEST, PLUGIN, WEBHOOK_SECRET, connect
 from plugins.stripe_payments.tests.fake_stripe import FakeStripe
@@ -30,11 +29,10 @@ ADDRESS = Address(name="Ada Martin", line1="3 rue des Lilas", postal_code="75011
 
 
 @pytest.fixture
-def shop(tmp_path: Path, fake: FakeStripe) -> Iterator[Any]:
-    k = build_test_kernel(tmp_path / "shop", plugins=[(stripe_module, MANIFEST), (flat_rate, FLAT)])
+def shop(plugin_kernel: Any, fake: FakeStripe) -> Iterator[Any]:
+    k = plugin_kernel((stripe_module, MANIFEST), (flat_rate, FLAT))
     connect(k, fake)
-    yield k
-    k.close()
+    yield k  # closed by plugin_kernel
 
 
 def place(kernel: Any, key: str) -> Any:

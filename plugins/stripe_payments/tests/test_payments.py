@@ -140,17 +140,13 @@ def test_void_finds_the_intent_by_key_after_a_crash(kernel: Any, fake: FakeStrip
     assert nothing.status == "voided"
 
 
-def test_host_not_granted_is_denied(tmp_path: Any, fake: FakeStripe) -> None:
-    from comptoir.sdk.testing import build_test_kernel
+def test_host_not_granted_is_denied(plugin_kernel: Any, fake: FakeStripe) -> None:
     import comptoir_stripe_payments.plugin as module
     from plugins.stripe_payments.tests.conftest import MANIFEST
 
-    k = build_test_kernel(tmp_path / "other", plugins=[(module, MANIFEST)])
-    try:
-        connect(k, fake)
-        k.services["credentials"].revoke(PLUGIN, [f"host:127.0.0.1:{fake.port}"], "admin")
-        with pytest.raises(Exception, match="host"):
-            authorize(k)
-        assert fake.requests == []
-    finally:
-        k.close()
+    k = plugin_kernel((module, MANIFEST), name="other")
+    connect(k, fake)
+    k.services["credentials"].revoke(PLUGIN, [f"host:127.0.0.1:{fake.port}"], "admin")
+    with pytest.raises(Exception, match="host"):
+        authorize(k)
+    assert fake.requests == []
