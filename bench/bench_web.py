@@ -156,7 +156,7 @@ async def _checkout_client(base: str, skus: list[str], stop_at: float, lat: list
     return done
 
 
-def bench_checkout(seconds: int, workers: int) -> None:
+def bench_checkout(seconds: int, workers: int, clients: int = 4) -> None:
     with database("postgres") as url, tempfile.TemporaryDirectory() as d:
         home = Path(d)
         kernel = prepare(url, home, products=200)
@@ -173,14 +173,14 @@ def bench_checkout(seconds: int, workers: int) -> None:
 
             async def run() -> int:
                 stop_at = time.monotonic() + seconds
-                rngs = [random.Random(i) for i in range(4)]
+                rngs = [random.Random(i) for i in range(clients)]
                 return sum(await asyncio.gather(*[_checkout_client(base, skus, stop_at, lat, r) for r in rngs]))
 
             t0 = time.perf_counter()
             n = asyncio.run(run())
             wall = time.perf_counter() - t0
         xs = sorted(lat)
-        print(f"checkout over HTTP, PostgreSQL, 4 clients, uvicorn workers={workers}: {n / wall:.1f} orders/s "
+        print(f"checkout over HTTP, PostgreSQL, {clients} clients, uvicorn workers={workers}: {n / wall:.1f} orders/s "
               f"({n} orders in {wall:.1f} s; 5 requests each); per order p50 {statistics.median(xs) * 1000:.1f} ms"
               f", p99 {xs[int(0.99 * (len(xs) - 1))] * 1000:.1f} ms")
 
@@ -223,13 +223,14 @@ def main() -> None:
     ap.add_argument("--parts", default="catalog,checkout,reco")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--checkout-workers", type=int, default=2)
+    ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--reco-requests", type=int, default=2000)
     args = ap.parse_args()
     parts = args.parts.split(",")
     if "catalog" in parts:
         bench_catalog(args.seconds)
     if "checkout" in parts:
-        bench_checkout(args.seconds, args.checkout_workers)
+        bench_checkout(args.seconds, args.checkout_workers, args.clients)
     if "reco" in parts:
         bench_reco(args.reco_requests)
 
