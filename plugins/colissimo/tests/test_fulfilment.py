@@ -43,3 +43,27 @@ def test_colissimo_quote_chosen_at_checkout_gives_a_stored_pdf(plugin_kernel: An
     assert pdf.startswith(b"%PDF") and shipment.tracking_number in fake.labels
     assert fake.labels[shipment.tracking_number]["service"]["productCode"] == "DOS"
     assert shipment.tracking_url.endswith(shipment.tracking_number)
+
+    # tracking updates: the kernel asks the carrier, stores its events, tells once
+    from sqlalchemy import select
+
+    from comptoir.kernel.domain import OutboxEvent, Shipment
+    from comptoir.kernel.services.tracking import refresh_tracking
+
+    assert refresh_tracking(k) == {"checked": 1, "changed": 1, "failed": 0}
+    creds = k.services["credentials"]
+    creds.store.put("colissimo", "okapi_key", "api_key", "revoked-key-000000")
+    assert refresh_tracking(k) == {"checked": 1, "changed": 0, "failed": 1}  # journaled, retried next time
+    from plugins.colissimo.tests.fake_colissimo import OKAPI_KEY
+
+    creds.store.put("colissimo", "okapi_key", "api_key", OKAPI_KEY)
+    fake.progress(shipment.tracking_number, "PC1", "Pris en charge", "Nantes PFC")
+    fake.progress(shipment.tracking_number, "DI1", "Livré", "Lyon 02")
+    assert refresh_tracking(k)["changed"] == 1
+    assert refresh_tracking(k) == {"checked": 0, "changed": 0, "failed": 0}  # delivered: no longer asked
+    with k.factory() as s:
+        row = s.get(Shipment, shipment.id)
+        assert row is not None and row.status == "delivered" and len(row.events) == 3
+        assert row.events[-1]["location"] == "Lyon 02"
+        topics = [e.topic for e in s.scalars(select(OutboxEvent))]
+    assert topics.count("shipment.delivered") == 1
