@@ -1,8 +1,12 @@
 """Catalog: search, categories, compatibility, installs and reviews, web pages."""
 from __future__ import annotations
 
+import pytest
+
 from comptoir.marketplace.models import Plugin, Vendor
 from comptoir.marketplace.search import Doc, SearchIndex
+
+pytestmark = pytest.mark.xdist_group("marketplace")  # one worker builds the release wheels once
 
 
 def _seed(market, rows) -> None:  # type: ignore[no-untyped-def]

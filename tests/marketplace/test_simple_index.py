@@ -6,8 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from comptoir.marketplace.app import create_app
 from comptoir.marketplace.local import LocalServer
+
+pytestmark = pytest.mark.xdist_group("marketplace")  # one worker builds the release wheels once
 
 JSON = "application/vnd.pypi.simple.v1+json"
 

@@ -6,10 +6,14 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from comptoir.kernel.manifest import parse_manifest
 from comptoir.marketplace import keys
 from comptoir.sdk.signing import generate_key, public_b64, sign_wheel, verify_bytes
 from comptoir.sdk.wheel import inject_manifest, inspect_wheel
+
+pytestmark = pytest.mark.xdist_group("marketplace")  # one worker builds the release wheels once
 
 OPERATOR = {"Authorization": "Bearer op-secret"}
 

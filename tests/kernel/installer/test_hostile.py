@@ -5,6 +5,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+
+pytestmark = pytest.mark.xdist_group("installer")  # one worker builds the release wheels once
 from sqlalchemy import select
 
 from comptoir.kernel.installer.errors import InstallRefused, StaleIndex, UntrustedRelease

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.xdist_group("installer")  # one worker builds the release wheels once
+
 from comptoir.kernel.installer.service import Installer
 from comptoir.kernel.money import Money
 from comptoir.kernel.types import Address, ShipmentRequest
