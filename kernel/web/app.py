@@ -6,6 +6,7 @@ build it directly over a test kernel.
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 import json
 import logging
 from pathlib import Path
@@ -119,6 +120,7 @@ def create_app(kernel: Kernel, *, oidc: OidcConfig | None = None, start_jobs: bo
     app.state.openapi_bytes = json.dumps(openapi).encode()
     app.state.customer_tokens = CustomerTokens(secret)
     app.state.notify_jobs = None
+    app.state.microcache = OrderedDict()
     cfg = oidc if oidc is not None else OidcConfig.from_env()
     app.state.oidc_config = cfg
     app.state.oidc_client = make_client(cfg) if cfg is not None else None

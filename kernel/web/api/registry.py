@@ -9,7 +9,7 @@ import json
 import re
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import BaseModel, ValidationError
@@ -99,7 +99,6 @@ class Operation:
     cache_s: float = 0.0
     multipart: bool = False
     description: str = ""
-    _cache: "OrderedDict[str, tuple[float, bytes, str]]" = field(default_factory=OrderedDict)
 
     @property
     def operation_id(self) -> str:
@@ -175,9 +174,11 @@ def body_error(exc: ValidationError) -> ValidationFailed:
 async def _run(op: Operation, request: Request) -> Response:
     kernel: Kernel = request.app.state.kernel
     cache_key = ""
+    # The micro-cache lives on the app (one per kernel), never on the module-level operation.
+    cache: OrderedDict[str, tuple[float, bytes, str]] = request.app.state.microcache
     if op.cache_s and op.method == "GET":
         cache_key = str(request.url)
-        hit = op._cache.get(cache_key)
+        hit = cache.get(cache_key)
         if hit is not None and hit[0] > time.monotonic():
             return _respond(op, request, hit[1], hit[2])
     path = {n: _parse_scalar(n, request.path_params.get(n, ""), path_schema(n)) for n in _PATH_VAR.findall(op.path)}
@@ -228,10 +229,10 @@ async def _run(op: Operation, request: Request) -> Response:
     body = json.dumps(result, default=_default, separators=(",", ":")).encode()
     tag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"' if op.etag else ""
     if cache_key:
-        op._cache[cache_key] = (time.monotonic() + op.cache_s, body, tag)
-        op._cache.move_to_end(cache_key)
-        while len(op._cache) > 1024:
-            op._cache.popitem(last=False)
+        cache[cache_key] = (time.monotonic() + op.cache_s, body, tag)
+        cache.move_to_end(cache_key)
+        while len(cache) > 1024:
+            cache.popitem(last=False)
     return _respond(op, request, body, tag)
 
 
