@@ -10,6 +10,7 @@ until the rewrap job has moved every data key to the new one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -27,6 +28,8 @@ from comptoir.kernel.credentials.errors import DecryptionFailed, Sealed
 from comptoir.kernel.credentials.keys import LocalKeyProvider
 from comptoir.kernel.credentials.models import KekVersion
 from comptoir.kernel.db import read_only
+
+log = logging.getLogger("comptoir.credentials")
 
 
 def row_aad(owner: str, account: str, name: str, version: int) -> bytes:
@@ -93,6 +96,8 @@ class Keyring:
                 ok, reason = self.provider.available()
             if not ok:
                 self._keks = {}
+                if reason != self.sealed_reason:  # say it once per cause, not at every use
+                    log.warning("credential store is SEALED: %s (see `comptoir keys status`)", reason)
                 self.sealed_reason = reason
                 raise Sealed(f"credential store is sealed: {reason}")
             try:

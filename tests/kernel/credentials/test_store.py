@@ -118,7 +118,8 @@ def test_mask_shows_at_most_last_four() -> None:
     assert mask("abc") == "…"
 
 
-def test_sealed_without_master_key(tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sealed_without_master_key(tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
+                                  caplog: pytest.LogCaptureFixture) -> None:
     k = make_kernel(tmp_path, sqlite_url)
     st = _store(k)
     st.create_account("p-one", "acct", kind="api_key")
@@ -129,6 +130,7 @@ def test_sealed_without_master_key(tmp_path: Path, sqlite_url: str, monkeypatch:
     try:
         svc = k2.services["credentials"]
         assert svc.status()["sealed"] is True and "master key" in svc.status()["reason"]
+        assert "credential store is SEALED" in caplog.text  # said once in the logs too
         with pytest.raises(Sealed) as err:
             svc.store.read("p-one", "acct", "api_key", actor="t")
         assert "sealed" in err.value.message
