@@ -26,6 +26,8 @@ class Redactor:
 
     def add(self, value: str) -> None:
         """Remember ``value`` (and its URL-encoded forms) as secret."""
+        if value in self._values:  # the common case on the hot path: seen before
+            return
         forms = {value, quote(value, safe=""), quote_plus(value)}
         new = {f for f in forms if len(f) >= MIN_LEN} - self._values
         if new:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -80,17 +81,23 @@ class DbRights(ManifestRights):
     def grant(self, plugin: str, rights: Iterable[str], actor: str, *, version: str = "") -> list[str]:
         """Grant ``rights`` to ``plugin``; returns those newly granted. Audited."""
         wanted = list(dict.fromkeys(rights))
-        with self.factory() as s, s.begin():
-            held = set(s.scalars(select(Grant.right).where(Grant.plugin == plugin)))
-            new = [r for r in wanted if r not in held]
-            for r in new:
-                s.add(Grant(plugin=plugin, right=r, granted_by=actor))
-            if version:
-                _review(s, plugin, version, actor)
-            if new:
-                s.flush()
-                audit.append(s, actor=actor, action="grant", plugin=plugin, detail={"rights": new})
-        return new
+        for attempt in range(3):
+            try:
+                with self.factory() as s, s.begin():
+                    held = set(s.scalars(select(Grant.right).where(Grant.plugin == plugin)))
+                    new = [r for r in wanted if r not in held]
+                    for r in new:
+                        s.add(Grant(plugin=plugin, right=r, granted_by=actor))
+                    if version:
+                        _review(s, plugin, version, actor)
+                    if new:
+                        s.flush()
+                        audit.append(s, actor=actor, action="grant", plugin=plugin, detail={"rights": new})
+                return new
+            except IntegrityError:  # another process granted (or reviewed) the same at once
+                if attempt == 2:
+                    raise
+        return []
 
     def revoke(self, plugin: str, rights: Iterable[str] | None, actor: str) -> list[str]:
         """Revoke ``rights`` (all when None); the next call of the plugin is refused. Audited."""

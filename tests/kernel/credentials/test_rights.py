@@ -92,3 +92,32 @@ def test_host_patterns() -> None:
     assert host_matches("*.x.com", "a.x.com", None) and not host_matches("*.x.com", "x.com", None)
     assert not host_matches("*.x.com", "a.x.com.evil.net", None)
     assert host_matches("127.0.0.1:8080", "127.0.0.1", 8080) and not host_matches("127.0.0.1:8080", "127.0.0.1", 8081)
+
+
+def test_two_processes_enabling_a_trusted_plugin_at_once(tmp_path: Path, db_url: str) -> None:
+    import threading
+
+    kernels = [make_kernel(tmp_path, db_url) for _ in range(4)]
+    m = manifest("first-party", data=("orders:read", "stock:read"), trusted=True)
+    barrier = threading.Barrier(len(kernels))
+    errors: list[BaseException] = []
+
+    def boot(k: Kernel) -> None:
+        barrier.wait()
+        try:
+            add_plugin(k, m, grant=False)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=boot, args=(k,)) for k in kernels]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert kernels[0].host.rights.allowed("first-party", "stock:read")
+        assert audit.verify(kernels[0].factory) == []
+    finally:
+        for k in kernels:
+            k.close()
