@@ -180,9 +180,13 @@ class Installer:
             raise UntrustedRelease(f"{plugin} {version}: {exc.message}") from None
         m = info.manifest
         try:
-            check_sources(info.sources, plugin)  # the hooks, read without importing the code
+            impls = check_sources(info.sources, plugin)  # the hooks, read without importing the code
         except HookSignatureError as exc:
             raise UntrustedRelease(exc.message) from None
+        if any(i.hook == "migrations_location" for i in impls) and self._sandbox(info.manifest) is not None:
+            raise InstallRefused(f"{plugin} {version} brings its own database tables, whose migrations would run "
+                                 f"in the shop's process; it can only be installed once the operator trusts it "
+                                 f"(COMPTOIR_TRUSTED_PLUGINS={plugin})")
         if (m.id, m.version) != (plugin, version):
             raise UntrustedRelease(f"the file for {plugin} {version} carries {m.id} {m.version}")
         self._check_compatible(m)
@@ -306,9 +310,9 @@ class Installer:
         kwargs = {"ctx": self.kernel.host.context(plugin)} if "ctx" in inspect.signature(fn).parameters else {}
         location = fn(**kwargs)
         if location:
-            from comptoir.kernel.migrate import upgrade
+            from comptoir.kernel.installer import migrations
 
-            upgrade(self.kernel.engine, extra_locations=[str(location)])
+            migrations.upgrade(self.kernel.engine, plugin, str(location))
 
     def _report_install(self, plan: InstallPlan) -> str:
         """Tell the marketplace (install counts; the receipt lets this shop review). Best effort."""
@@ -379,6 +383,23 @@ class Installer:
             s.add(r)
         return prev
 
+    def _drop_tables(self, plugin: str) -> bool:
+        """Run the plugin's own downgrades (in-process plugins only: they alone have tables)."""
+        rec = self.kernel.host.records.get(plugin)
+        fn = getattr(rec.obj, "migrations_location", None) if rec is not None and rec.source == "installed" else None
+        if fn is None or getattr(fn, "comptoir_impl", None) is None:
+            return False
+        import inspect
+
+        kwargs = {"ctx": self.kernel.host.context(plugin)} if "ctx" in inspect.signature(fn).parameters else {}
+        location = fn(**kwargs)
+        if not location:
+            return False
+        from comptoir.kernel.installer import migrations
+
+        migrations.drop(self.kernel.engine, plugin, str(location))
+        return True
+
     def review(self, plugin: str, rating: int, text: str = "") -> dict[str, Any]:
         """Rate an installed plugin on the marketplace (the install receipt proves the install)."""
         row = self._row(plugin)
@@ -410,6 +431,8 @@ class Installer:
             out["export"] = str(_export(storage, dest, {"plugin": plugin, "version": row.version,
                                                          "settings": host.records[plugin].settings
                                                          if plugin in host.records else {}}))
+        dropped = self._drop_tables(plugin) if data == "delete" else False
+        out["tables_dropped"] = dropped
         host.forget(plugin)  # disables first: its hooks stop serving now (a sandbox worker stops)
         sandbox = self.kernel.services.get("sandbox")
         if sandbox is not None:

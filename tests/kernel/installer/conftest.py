@@ -33,6 +33,31 @@ def _v110(src: Path) -> None:
     plugin.write_text(re.sub(r'service="standard"', 'service="express"', plugin.read_text()))
 
 
+def _tables(src: Path) -> None:
+    """A plugin with its own table, created by its own Alembic revision."""
+    pkg = next(src.glob("comptoir_*/plugin.py")).parent
+    plugin_id = pkg.name.removeprefix("comptoir_").replace("_", "-")
+    versions = pkg / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (pkg / "migrations" / "__init__.py").write_text("")
+    (versions / "__init__.py").write_text("")
+    table = pkg.name + "_rates"
+    (versions / "r1_rates.py").write_text(
+        '"""rates table"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+        f'revision = "r1_{pkg.name}"\ndown_revision = None\nbranch_labels = None\ndepends_on = None\n\n\n'
+        f'def upgrade():\n    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True), '
+        f'sa.Column("zone", sa.String(8)), sa.Column("price", sa.Integer))\n\n\n'
+        f'def downgrade():\n    op.drop_table("{table}")\n')
+    plugin = pkg / "plugin.py"
+    plugin.write_text(plugin.read_text() + '\n\n@hookimpl\ndef migrations_location(ctx: PluginContext) -> str:\n'
+                      '    from pathlib import Path\n\n    return str(Path(__file__).parent / "migrations" / "versions")\n')
+    py = src / "pyproject.toml"
+    py.write_text(py.read_text().replace(f'packages = ["{pkg.name}"]',
+                                         f'packages = ["{pkg.name}", "{pkg.name}.migrations", '
+                                         f'"{pkg.name}.migrations.versions"]'))
+    assert plugin_id
+
+
 def _future(src: Path) -> None:
     py = src / "pyproject.toml"
     py.write_text(py.read_text().replace('kernel_api = ">=1.0,<2"', 'kernel_api = ">=2.0,<3"'))
@@ -54,6 +79,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, vkey: Any) -> dict[str, Any]
         "slot-a": (f"slot-a-{tag}", "0.1.0", _manifest_lines('exclusive_slots = ["carrier-slot"]')),
         "slot-b": (f"slot-b-{tag}", "0.1.0", _manifest_lines('exclusive_slots = ["carrier-slot"]')),
         "future": (f"future-{tag}", "0.1.0", _future),
+        "tables": (f"tables-{tag}", "0.1.0", _tables),
     }
     from concurrent.futures import ThreadPoolExecutor
 
@@ -66,7 +92,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, vkey: Any) -> dict[str, Any]
 def market(tmp_path: Path, built: dict[str, Any], vkey: Any) -> Iterator[Marketplace]:
     mp = Marketplace(MarketSettings(home=tmp_path / "market", admin_token="op", auto_approve_keys=True))
     vendor, _, _ = mp.register_vendor("acme", public_b64(vkey))
-    for key in ("1.0.0", "1.1.0", "slot-a", "slot-b", "future"):
+    for key in ("1.0.0", "1.1.0", "slot-a", "slot-b", "future", "tables"):
         wheel, sig = built[key]
         mp.upload(vendor, wheel.name, wheel.read_bytes(), sig.read_bytes())
     yield mp

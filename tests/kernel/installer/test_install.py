@@ -152,3 +152,19 @@ def test_review_needs_an_install_and_rollback_refuses_a_blocked_version(shop, in
     with pytest.raises(InstallRefused, match="blocked by the marketplace since"):
         installer.rollback(pid)
     assert _services(shop, pid) == ["express"]
+
+
+def test_plugin_tables_migrate_on_install_and_go_with_delete(shop, installer, built) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import inspect
+
+    from comptoir.kernel.migrate import current, upgrade
+
+    pid = "tables-" + built["id"].split("-")[1]
+    table = "comptoir_" + pid.replace("-", "_") + "_rates"
+    installer.install(pid)
+    assert inspect(shop.engine).has_table(table)
+    upgrade(shop.engine)  # the kernel's own upgrades are unaffected by the plugin's branch
+    assert not any(r.startswith("r1_") for r in current(shop.engine))
+    installer.uninstall(pid, data="delete")
+    insp = inspect(shop.engine)
+    assert not insp.has_table(table) and not insp.has_table("alembic_version_" + pid.replace("-", "_"))

@@ -38,3 +38,19 @@ def test_install_runs_in_the_sandbox_and_uninstall_stops_it(tmp_path: Path, monk
         assert [q for q in shop.host.call("shipping_quotes", shipment=SHIPMENT) if q.id.startswith(pid)] == []
     finally:
         shop.close()
+
+
+def test_a_sandboxed_plugin_cannot_bring_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                market_client, built) -> None:
+    from comptoir.kernel.installer.errors import InstallRefused
+    from comptoir.sdk.testing import build_test_kernel
+
+    monkeypatch.setenv("COMPTOIR_SANDBOX", "untrusted")
+    shop = build_test_kernel(tmp_path / "shop")
+    try:
+        pid = "tables-" + built["id"].split("-")[1]
+        with pytest.raises(InstallRefused, match=f"own database tables.*COMPTOIR_TRUSTED_PLUGINS={pid}"):
+            Installer(shop, "http://testserver", client=market_client).install(pid)
+        assert pid not in shop.host.records
+    finally:
+        shop.close()
