@@ -11,7 +11,7 @@ received and ignored, so events arriving out of order cannot move an order back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -40,7 +40,7 @@ class Applied:
     order_id: int | None = None
 
 
-def _reached(txs: list[PaymentTransaction]) -> str:
+def _reached(txs: list[Any]) -> str:
     """The furthest status a payment reached, from its transactions."""
     best = "pending"
     for tx in txs:
@@ -76,7 +76,9 @@ def apply_update(kernel: "Kernel", plugin: str, update: PaymentStatusUpdate) -> 
                 return Applied(update.event_id, update.provider_reference, update.status, "duplicate")
             s.add(WebhookReceipt(plugin=plugin, event_id=update.event_id))
             s.flush()  # a concurrent delivery of the same event fails here, not after the effect
-            txs = list(s.scalars(select(PaymentTransaction).where(
+            txs = list(s.execute(select(  # columns only: a payment may have many refund rows
+                PaymentTransaction.order_id, PaymentTransaction.status, PaymentTransaction.method,
+                PaymentTransaction.amount, PaymentTransaction.currency).where(
                 PaymentTransaction.plugin == plugin, PaymentTransaction.provider_reference == update.provider_reference)
                 .order_by(PaymentTransaction.id)))
             order_id = next((t.order_id for t in txs if t.order_id is not None), None)
