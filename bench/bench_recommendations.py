@@ -109,6 +109,8 @@ def bench_serve(lines: Lines, catalog: Catalog, n_requests: int) -> None:
     timed_loop("Engine.recommend 'similar' (full)", rng.choice(reco.items, n_requests).tolist(),
                lambda p: eng.recommend(RecoRequest("similar", k=10, product_ids=(p,)), settings))
 
+    bench_hook(storage, customers.tolist()[: n_requests // 4])
+
     # for comparison: a 64-dim factor model (user vector · item factors), not shipped
     v = rng.standard_normal((reco.n, 64)).astype(np.float32)
     users = rng.standard_normal((n_requests // 4, 64)).astype(np.float32)
@@ -120,6 +122,33 @@ def bench_serve(lines: Lines, catalog: Catalog, n_requests: int) -> None:
         part[np.argsort(-s[part])]
 
     timed_loop("64-dim factors matvec + top-k (ref.)", list(range(users.shape[0])), factors)
+
+
+def bench_hook(model_storage: Path, customers: list[int]) -> None:
+    """The same request through the kernel: host.call('recommend') with ctx injection,
+    breaker, timing and the journal (stock read from an empty SQLite shop: ignored)."""
+    import shutil
+
+    from comptoir.kernel.db import make_engine
+    from comptoir.kernel.migrate import upgrade
+    from comptoir.kernel.runtime import Kernel
+    from comptoir.kernel.settings import Settings
+
+    home = Path(tempfile.mkdtemp(prefix="reco-hook-"))
+    url = f"sqlite:///{home / 'shop.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    kernel = Kernel(Settings(home=home, database_url=url)).boot()
+    try:
+        kernel.host.configure("recommendations", {"respect_stock": False})
+        storage = kernel.host.context("recommendations").storage_dir
+        shutil.copytree(model_storage / "models", storage / "models")
+        kernel.host.records["recommendations"].obj.engine(kernel.host.context("recommendations")).reload()
+        timed_loop("host.call('recommend') 'for you'", customers,
+                   lambda c: kernel.host.call("recommend", request=RecoRequest("for_you", k=10, customer_id=c)))
+    finally:
+        kernel.close()
 
 
 def bench_ease(items: int) -> None:
