@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 pytestmark = pytest.mark.xdist_group("installer")  # one worker builds the release wheels once
-from sqlalchemy import select
 
 from comptoir.kernel.domain.events import PluginState
 from comptoir.kernel.errors import NotFound
