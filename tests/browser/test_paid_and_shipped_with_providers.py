@@ -1,0 +1,123 @@
+"""In Chromium, against the local Stripe and Colissimo servers: a shopper picks
+Colissimo and pays by card, the card is confirmed at Stripe and its signed webhook
+reaches /webhooks/stripe-payments, then staff ship the order and get Colissimo's
+label and tracking link."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from comptoir.kernel.db import make_engine
+from comptoir.kernel.migrate import upgrade
+from comptoir.kernel.staff import passwords
+from comptoir.kernel.web import webhooks as webhook_endpoint
+from comptoir.kernel.web.app import create_app
+from tests.browser.conftest import _free_port
+from tests.conftest import build_kernel
+from tests.kernel.web.conftest import FAST_HASHER
+from tests.kernel.web.helpers import PASSWORD, seed
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytest.importorskip("comptoir_stripe_payments")
+pytest.importorskip("comptoir_colissimo")
+
+from comptoir_stripe_payments import webhooks as stripe_webhooks  # noqa: E402
+from plugins.colissimo.tests.conftest import connect as connect_colissimo  # noqa: E402
+from plugins.colissimo.tests.fake_colissimo import FakeColissimo  # noqa: E402
+from plugins.stripe_payments.tests.conftest import WEBHOOK_SECRET  # noqa: E402
+from plugins.stripe_payments.tests.conftest import connect as connect_stripe  # noqa: E402
+from plugins.stripe_payments.tests.fake_stripe import FakeStripe  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def providers() -> Iterator[tuple[FakeStripe, FakeColissimo]]:
+    stripe, colissimo = FakeStripe().start(), FakeColissimo().start()
+    yield stripe, colissimo
+    stripe.stop()
+    colissimo.stop()
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory, providers: tuple[FakeStripe, FakeColissimo]) -> Iterator[str]:
+    import uvicorn
+
+    stripe, colissimo = providers
+    root: Path = tmp_path_factory.mktemp("providers")
+    url = f"sqlite:///{root / 'shop.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    old, passwords._HASHER = passwords._HASHER, FAST_HASHER
+    kernel = build_kernel(root, url).boot()
+    seed(kernel)
+    for plugin in ("stripe-payments", "colissimo"):  # as an admin does after installing them
+        kernel.host.enable(plugin)
+    connect_stripe(kernel, stripe, capture="immediate")
+    connect_colissimo(kernel, colissimo)
+    app = create_app(kernel, start_jobs=False)
+    app.router.routes[0:0] = webhook_endpoint.routes  # the lead wires them into create_app
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    kernel.close()
+    passwords._HASHER = old
+
+
+def test_card_and_colissimo_from_checkout_to_tracking(page: Any, shop: str,
+                                                      providers: tuple[FakeStripe, FakeColissimo]) -> None:
+    stripe, colissimo = providers
+    page.goto(shop + "/")
+    page.click(".product-card >> nth=0")
+    page.click("#add-to-cart")
+    page.wait_for_url(re.compile(r".*/shop/cart$"))
+    page.click("#checkout-link")
+    page.fill("input[name=email]", "shopper@example.com")
+    page.fill("input[name=name]", "Chloé Durand")
+    page.fill("input[name=line1]", "12 rue des Martyrs")
+    page.fill("input[name=postal_code]", "75009")
+    page.fill("input[name=city]", "Paris")
+    page.click("#see-options")
+    page.wait_for_selector("#place-order")
+    assert page.locator("input[name=quote]").count() >= 3  # Colissimo quoted next to the shop's own rates
+    page.check("input[name=quote][value='colissimo:DOM']")
+    page.check("input[name=method][value=card]")
+    page.click("#place-order")
+    page.wait_for_selector("#order-number")
+    number = page.inner_text("#order-number")
+
+    # the customer confirms the card in Stripe.js; Stripe then calls the shop's webhook
+    intent = next(o for o in stripe.objects.values() if o["object"] == "payment_intent")
+    stripe.confirm(intent, {"payment_method": "pm_card_visa"})
+    event = stripe.events[-1]
+    body = json.dumps(event).encode()
+    answer = httpx.post(f"{shop}/webhooks/stripe-payments", content=body, headers={
+        "Stripe-Signature": stripe_webhooks.sign(body, WEBHOOK_SECRET, int(time.time()))})
+    assert answer.status_code == 200 and answer.json()["events"][0]["outcome"] == "applied"
+
+    page.goto(f"{shop}/admin/login")
+    page.fill("input[name=email]", "owner@shop.test")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/admin$"))
+    page.click("nav.side >> text=Orders")
+    page.click(f"text={number}")
+    assert page.inner_text("#order-status") == "paid"
+    page.click("button[data-action=fulfil]")
+    page.wait_for_selector("#order-status:text('fulfilled')")
+    link = page.locator("a[href*='laposte.fr/outils/suivre-vos-envois']")
+    tracking = link.inner_text()
+    assert tracking in colissimo.labels and colissimo.labels[tracking]["addressee"]["address"]["zipCode"] == "75009"
