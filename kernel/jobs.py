@@ -134,10 +134,22 @@ def retry_dead(kernel: "Kernel", plugin: str | None = None) -> int:
 
 
 def maintenance(kernel: "Kernel") -> dict[str, int]:
-    """Periodic housekeeping: recover interrupted checkouts."""
+    """Periodic housekeeping: recover interrupted checkouts; forward plugin usage to the
+    marketplace for billing when the shop is connected to one."""
     from comptoir.kernel.services.checkout import recover_stale_attempts
 
-    return {"recovered_checkouts": recover_stale_attempts(kernel)}
+    done = {"recovered_checkouts": recover_stale_attempts(kernel)}
+    try:
+        from comptoir.kernel import billing_usage
+    except ModuleNotFoundError:
+        return done
+    url, token = billing_usage._config(kernel)
+    if url and token:
+        try:
+            done["usage_forwarded"] = int(billing_usage.forward_usage(kernel).get("sent", 0))
+        except Exception:  # the marketplace may be down; records stay queued for the next round
+            log.warning("usage forwarding failed; will retry at the next maintenance round")
+    return done
 
 
 def resolve(path: str) -> Callable[..., Any]:
