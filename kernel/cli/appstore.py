@@ -121,3 +121,13 @@ def plugins_review(kernel, plugin: str, rating: int, text: str) -> None:  # type
     """Rate PLUGIN (1-5) on the marketplace; only shops that installed it may."""
     _installer(kernel).review(plugin, rating, text)
     click.echo(f"review of {plugin} sent")
+
+
+@plugins.command("audit")
+@with_kernel
+def plugins_audit(kernel) -> None:  # type: ignore[no-untyped-def]
+    """Check installed plugins against the marketplace's signed index; disable blocked versions."""
+    disabled = _installer(kernel).audit()
+    for line in disabled:
+        click.echo(f"disabled {line}: blocked by the marketplace")
+    click.echo("index verified" + ("" if disabled else "; no installed version is blocked"))

@@ -400,6 +400,21 @@ class Installer:
         migrations.drop(self.kernel.engine, plugin, str(location))
         return True
 
+    def audit(self) -> list[str]:
+        """Disable every installed version the marketplace has blocked since it was installed
+        (and say so in the journal). Run it from a periodic job or `comptoir plugins audit`."""
+        snap = self.snapshot()
+        disabled = []
+        for row in self.installed():
+            if (row.plugin, row.version) in snap.blocked:
+                rec = self.kernel.host.records.get(row.plugin)
+                if rec is not None and rec.enabled:
+                    self.kernel.host.disable(row.plugin)
+                self.kernel.host.journal.record(row.plugin, "installer", 0, "blocked",
+                                                f"{row.plugin} {row.version} was blocked by the marketplace; disabled")
+                disabled.append(f"{row.plugin} {row.version}")
+        return disabled
+
     def review(self, plugin: str, rating: int, text: str = "") -> dict[str, Any]:
         """Rate an installed plugin on the marketplace (the install receipt proves the install)."""
         row = self._row(plugin)

@@ -109,3 +109,12 @@ def test_blocked_version_is_refused(shop, installer, built, market) -> None:  # 
     market.block(built["id"], "1.0.0", "steals card numbers")
     with pytest.raises(InstallRefused, match="is blocked by the marketplace"):
         installer.install(built["id"], "1.0.0")
+
+
+def test_audit_disables_an_installed_version_blocked_later(shop, installer, built, market) -> None:  # type: ignore[no-untyped-def]
+    pid = built["id"]
+    installer.install(pid, "1.0.0")
+    assert installer.audit() == []
+    market.block(pid, "1.0.0", "exfiltrates orders")
+    assert installer.audit() == [f"{pid} 1.0.0"]
+    assert not shop.host.records[pid].enabled
