@@ -86,6 +86,13 @@ class Kernel:
         if self._jobs is not None:
             self._jobs.stop()
         self.host.stop()
+        for name, service in list(self.services.items()):  # sandbox workers, HTTP clients …
+            closer = getattr(service, "close", None)
+            if callable(closer):
+                try:
+                    closer()
+                except Exception:
+                    log.exception("closing the %s service failed", name)
         self.engine.dispose()
 
     def __enter__(self) -> "Kernel":

@@ -15,10 +15,20 @@ def init() -> None:
 
     settings = Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
+    _ensure_master_key(settings)
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)
     engine.dispose()
     click.echo(f"shop ready in {settings.home} ({engine.url.render_as_string(hide_password=True)})")
+
+
+def _ensure_master_key(settings: Settings) -> None:
+    """A new shop gets its credential-store master key (0600 file in the home)."""
+    try:
+        from comptoir.kernel.credentials.extension import ensure_master_key
+    except ModuleNotFoundError:
+        return
+    ensure_master_key(settings)
 
 
 @cli.group()

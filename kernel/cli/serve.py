@@ -44,7 +44,10 @@ def serve(host: str, port: int, workers: int) -> None:
 def demo(host: str, port: int, products: int, customers: int, orders: int, do_serve: bool) -> None:
     """Create a demo shop (catalog, stock, customers, orders, default plugins) and serve it."""
     from comptoir.kernel import demo as demo_data
+    from comptoir.kernel.cli.db import _ensure_master_key
+    from comptoir.kernel.settings import Settings
 
+    _ensure_master_key(Settings.from_env())
     kernel = open_kernel()
     try:
         enabled = sorted(r.name for r in kernel.host.enabled())
