@@ -20,7 +20,7 @@ def recommend(ctx: Any, request: RecoRequest) -> list[ScoredItem] | None:
     """
 
 
-@spec("collect")
+@spec("collect", timeout_ms=3_600_000)  # a background job: minutes on a big catalog, not a request
 def recommendations_train(ctx: Any, reason: str) -> dict[str, Any]:
     """Retrain models (``reason``: schedule, manual, data). Run by a background job.
 

@@ -117,3 +117,20 @@ def test_a_vendor_engine_answers_first(kernel: Any) -> None:
     kernel.host.disable("vendor-reco", persist=False)
     got = kernel.host.call("recommend", request=RecoRequest("popular", k=3))
     assert len(got) == 3 and 424242 not in {g.product_id for g in got}
+
+
+def test_a_long_training_is_not_a_timeout(tmp_path: Path, sqlite_url: str) -> None:
+    """Training runs for minutes on a big shop: the request budget must not drop its
+    answer nor count against the breaker that also guards ``recommend``."""
+    from comptoir.kernel.runtime import Kernel
+    from comptoir.kernel.settings import Settings
+
+    kernel = Kernel(Settings(home=tmp_path / "h", database_url=sqlite_url, hook_timeout_ms=1)).boot()
+    try:
+        _seed_shop(kernel)
+        for _ in range(6):  # more than the breaker threshold
+            [summary] = kernel.host.call("recommendations_train", reason="manual")
+            assert summary["items"] == 40
+        assert not kernel.host.records["recommendations"].breaker.is_open
+    finally:
+        kernel.close()
