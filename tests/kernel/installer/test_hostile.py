@@ -118,3 +118,12 @@ def test_audit_disables_an_installed_version_blocked_later(shop, installer, buil
     market.block(pid, "1.0.0", "exfiltrates orders")
     assert installer.audit() == [f"{pid} 1.0.0"]
     assert not shop.host.records[pid].enabled
+
+
+def test_missing_dependency_is_refused(installer) -> None:  # type: ignore[no-untyped-def]
+    from comptoir.kernel.manifest import parse_manifest
+
+    m = parse_manifest({"id": "needs-stuff", "name": "N", "version": "1.0.0", "vendor": "acme",
+                        "requires": ["loyalty-engine"]})
+    with pytest.raises(InstallRefused, match="needs the plugin\\(s\\) loyalty-engine; install them first"):
+        installer._check_compatible(m)
