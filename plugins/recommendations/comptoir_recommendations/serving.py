@@ -11,7 +11,7 @@ stock snapshot or rules change, not per request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 
@@ -72,11 +72,15 @@ class Recommender:
         self.item_cat: np.ndarray = np.asarray(a["item_cat"])
         self.popular = np.asarray(a["popular"])
         self.trending = np.asarray(a["trending"])
-        self.pop_order = np.argsort(-self.popular, kind="stable")
-        self.trend_order = np.argsort(-self.trending, kind="stable")
-        # per-category lists: positions grouped by category, best first inside each
-        self._cat_pop = np.lexsort((-self.popular, self.item_cat))
-        self._cat_trend = np.lexsort((-self.trending, self.item_cat))
+        # best first; per category: positions grouped by category, best first inside each
+        # (saved by training; computed here for models trained before they were)
+        def saved(name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+            return a[name] if name in a else compute()
+
+        self.pop_order = saved("popular_order", lambda: np.argsort(-self.popular, kind="stable"))
+        self.trend_order = saved("trending_order", lambda: np.argsort(-self.trending, kind="stable"))
+        self._cat_pop = saved("popular_cat_order", lambda: np.lexsort((-self.popular, self.item_cat)))
+        self._cat_trend = saved("trending_cat_order", lambda: np.lexsort((-self.trending, self.item_cat)))
         self._cats_sorted = self.item_cat[self._cat_pop]
         self.knn = (a["knn_idx"], a["knn_sim"]) if "knn_idx" in a else None
         self.basket = (a["bt_idx"], a["bt_sim"]) if "bt_idx" in a else None

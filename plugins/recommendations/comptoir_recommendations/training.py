@@ -84,6 +84,10 @@ def fit(lines: Lines, catalog: Catalog, cfg: TrainConfig = TrainConfig(), *, now
 
     timed("popularity", popularity)
     timed("trending", trending)
+    # serving order, computed once here so a web worker maps a new model in O(1)
+    for name in ("popular", "trending"):
+        arrays[f"{name}_order"] = np.argsort(-arrays[name], kind="stable").astype(np.int64)
+        arrays[f"{name}_cat_order"] = np.lexsort((-arrays[name], index.category)).astype(np.int64)
     x, users = user_item_matrix(lines, index)
     meta["customers"] = int(users.shape[0])
 
