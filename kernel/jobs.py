@@ -38,6 +38,7 @@ MAX_ATTEMPTS = 8
 LEASE_S = 120
 BACKOFF_S = (2, 10, 30, 120, 600, 1800, 3600)
 QUEUE_NAME = "comptoir"
+TRACKING_EVERY_S = 1800.0
 
 
 def backoff(attempts: int) -> int:
@@ -139,6 +140,17 @@ def maintenance(kernel: "Kernel") -> dict[str, int]:
     from comptoir.kernel.services.checkout import recover_stale_attempts
 
     done = {"recovered_checkouts": recover_stale_attempts(kernel)}
+    last = kernel.services.get("_tracking_refreshed_at", 0.0)
+    if time.monotonic() - last >= TRACKING_EVERY_S:
+        kernel.services["_tracking_refreshed_at"] = time.monotonic()
+        try:
+            from comptoir.kernel.services.tracking import refresh_tracking
+
+            done["tracking_changed"] = int(refresh_tracking(kernel).get("changed", 0))
+        except ModuleNotFoundError:
+            pass
+        except Exception:  # a carrier outage must not stop the other housekeeping
+            log.warning("tracking refresh failed; will retry at the next round")
     try:
         from comptoir.kernel import billing_usage
     except ModuleNotFoundError:
@@ -234,7 +246,8 @@ class RqRunner:
 
     kind = "rq"
 
-    def __init__(self, kernel: "Kernel", redis_url: str, *, poll_s: float = 0.5, queue_name: str = QUEUE_NAME) -> None:
+    def __init__(self, kernel: "Kernel", redis_url: str, *, poll_s: float = 0.5, queue_name: str = QUEUE_NAME,
+                 maintenance_s: float = 60.0) -> None:
         from redis import Redis
         from rq import Queue
 
@@ -245,6 +258,8 @@ class RqRunner:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.maintenance_s = maintenance_s
+        self._last_maintenance = 0.0
 
     def start(self) -> "RqRunner":
         if self._thread is None:
@@ -261,6 +276,10 @@ class RqRunner:
         for delivery_id in ids:
             self.queue.enqueue("comptoir.kernel.jobs.rq_deliver", delivery_id, job_timeout=300,
                                description=f"deliver event delivery {delivery_id}")
+        if time.monotonic() - self._last_maintenance >= self.maintenance_s:
+            self._last_maintenance = time.monotonic()
+            self.queue.enqueue("comptoir.kernel.jobs.rq_run", "comptoir.kernel.jobs:maintenance", {},
+                               job_timeout=600, description="maintenance")
         return len(ids)
 
     def _loop(self) -> None:
