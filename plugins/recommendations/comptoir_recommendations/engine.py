@@ -129,7 +129,7 @@ class Engine:
         """Cold start and short answers: trending in the category, then popular overall."""
         pos = ranked.positions if ranked is not None else np.zeros(0, np.int64)
         scores = ranked.scores if ranked is not None else np.zeros(0, np.float32)
-        sources = [("trending", category)] if category is not None else []
+        sources: list[tuple[str, int | None]] = [("trending", category)] if category is not None else []
         sources.append(("popular", None))
         for which, cat in sources:
             if pos.shape[0] >= k:
