@@ -18,7 +18,9 @@ Sections:
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -81,6 +83,7 @@ def bench_serve(lines: Lines, catalog: Catalog, n_requests: int) -> None:
     pin_blas(1)
     print(f"affinity {sorted(os.sched_getaffinity(0))}, BLAS threads {blas_threads()}")
     storage = Path(tempfile.mkdtemp(prefix="reco-bench-"))
+    atexit.register(shutil.rmtree, storage, True)
     summary = train_and_publish(lines, catalog, storage, {"ease_max_items": 0}, now=float(lines.ts.max()))
     print(f"published {summary['version']} ({summary['items']:,} items, models {summary['models']})")
     available = set(catalog.product_id[: int(catalog.product_id.size * 0.9)].tolist())  # 10% out of stock
@@ -127,14 +130,13 @@ def bench_serve(lines: Lines, catalog: Catalog, n_requests: int) -> None:
 def bench_hook(model_storage: Path, customers: list[int]) -> None:
     """The same request through the kernel: host.call('recommend') with ctx injection,
     breaker, timing and the journal (stock read from an empty SQLite shop: ignored)."""
-    import shutil
-
     from comptoir.kernel.db import make_engine
     from comptoir.kernel.migrate import upgrade
     from comptoir.kernel.runtime import Kernel
     from comptoir.kernel.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="reco-hook-"))
+    atexit.register(shutil.rmtree, home, True)
     url = f"sqlite:///{home / 'shop.db'}"
     engine = make_engine(url)
     upgrade(engine)
@@ -230,6 +232,7 @@ def bench_rfm_db(cust: np.ndarray, ts: np.ndarray, net: np.ndarray, now: float) 
     from comptoir.kernel.services.segmentation import segment_customers
 
     home = Path(tempfile.mkdtemp(prefix="rfm-bench-"))
+    atexit.register(shutil.rmtree, home, True)
     engine = make_engine(f"sqlite:///{home / 'shop.db'}")
     upgrade(engine)
     t = time.perf_counter()
