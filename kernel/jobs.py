@@ -39,6 +39,7 @@ LEASE_S = 120
 BACKOFF_S = (2, 10, 30, 120, 600, 1800, 3600)
 QUEUE_NAME = "comptoir"
 TRACKING_EVERY_S = 1800.0
+DAILY_S = 86400.0
 
 
 def backoff(attempts: int) -> int:
@@ -140,6 +141,11 @@ def maintenance(kernel: "Kernel") -> dict[str, int]:
     from comptoir.kernel.services.checkout import recover_stale_attempts
 
     done = {"recovered_checkouts": recover_stale_attempts(kernel)}
+    last_daily = kernel.services.get("_daily_at", 0.0)
+    if time.monotonic() - last_daily >= DAILY_S and kernel.services.get("_daily_at") is not None:
+        kernel.services["_daily_at"] = time.monotonic()
+        kernel.jobs.enqueue("comptoir.kernel.jobs:daily")
+    kernel.services.setdefault("_daily_at", time.monotonic())  # first daily round a day after start
     last = kernel.services.get("_tracking_refreshed_at", 0.0)
     if time.monotonic() - last >= TRACKING_EVERY_S:
         kernel.services["_tracking_refreshed_at"] = time.monotonic()
@@ -162,6 +168,16 @@ def maintenance(kernel: "Kernel") -> dict[str, int]:
         except Exception:  # the marketplace may be down; records stay queued for the next round
             log.warning("usage forwarding failed; will retry at the next maintenance round")
     return done
+
+
+def daily(kernel: "Kernel") -> dict[str, Any]:
+    """Once a day: retrain recommendation models (through the hook, whichever plugin
+    serves them) and recompute the customers' RFM segments."""
+    from comptoir.kernel.services.segmentation import segment_customers
+
+    trained = kernel.host.call("recommendations_train", reason="schedule")
+    segments = segment_customers(kernel.factory)
+    return {"trained": trained, "segments": segments}
 
 
 def resolve(path: str) -> Callable[..., Any]:

@@ -64,6 +64,10 @@ def demo(host: str, port: int, products: int, customers: int, orders: int, do_se
             with click.progressbar(length=orders, label="orders   ") as bar:
                 demo_data.seed_orders(kernel, people, orders=orders, rng=rng, progress=bar.update)
             demo_data.mark_some_paid(kernel, rng)
+            from comptoir.kernel.jobs import daily
+
+            click.echo("training recommendations and customer segments …")
+            daily(kernel)
         for line in _prepare_web(kernel):
             click.echo(line)
     finally:
