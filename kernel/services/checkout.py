@@ -66,7 +66,8 @@ class PlacedOrder:
     total: Money
     payment_status: str
     next_action_url: str = ""
-    replayed: bool = False  # True when an earlier identical request had already placed it
+    replayed: bool = False
+    reference: str = ""  # the checkout reference (shown on statements and to the customer)  # True when an earlier identical request had already placed it
 
 
 def validate_address(address: Address) -> None:
@@ -237,7 +238,8 @@ class CheckoutService:
 
             status = OrderService(self.kernel).capture(order_id, actor="system").status
         return PlacedOrder(order_id=order_id, number=f"C{order_id:07d}", status=status, total=total,
-                           payment_status=result.status, next_action_url=result.next_action_url)
+                           payment_status=result.status, next_action_url=result.next_action_url,
+                           reference=reference)
 
     def _write_order(self, attempt_id: int, draft: OrderDraft, req: CheckoutRequest, email: str,
                      method: PaymentMethod, result: PaymentResult, pay_key: str) -> int:
@@ -303,7 +305,7 @@ class CheckoutService:
                 pay = s.scalars(select(PaymentTransaction.status).where(
                     PaymentTransaction.order_id == order.id).order_by(PaymentTransaction.id.desc())).first()  # type: ignore[union-attr]
                 return PlacedOrder(order.id or 0, order.number, order.status, Money(order.total, order.currency),
-                                   pay or "", replayed=True)
+                                   pay or "", replayed=True, reference=order.reference)
             if att.status in ("declined", "failed"):
                 raise PaymentDeclined(f"this checkout was already declined: {att.error or 'no reason given'}; "
                                       "use a new idempotency key to try again", field="idempotency_key")

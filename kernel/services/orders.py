@@ -40,6 +40,13 @@ def _payload(order: Order) -> dict[str, object]:
             "email": order.email, "channel": order.channel, "customer_id": order.customer_id, "status": order.status}
 
 
+# Orders paid in person (POS: cash or the store's card terminal) have no provider to
+# call: the money moved at the till, and refunds go back the same way. The kernel
+# records these payments itself.
+IN_PERSON = frozenset({"pos"})
+_IN_PERSON_STATUS = {"payment_capture": "captured", "payment_void": "voided", "payment_refund": "refunded"}
+
+
 class OrderService:
     def __init__(self, kernel: "Kernel") -> None:
         self.kernel = kernel
@@ -62,6 +69,15 @@ class OrderService:
             raise Conflict(f"order {order.number} has no payment to act on", field="order_id")
         return tx
 
+    def _provider(self, order: Order, hook: str, **kwargs: object) -> PaymentResult:
+        """Ask the order's payment plugin, or record an in-person payment ourselves."""
+        if order.payment_plugin in IN_PERSON:
+            payment = kwargs.get("payment")
+            return PaymentResult(status=_IN_PERSON_STATUS[hook],  # type: ignore[arg-type]
+                                 provider_reference=getattr(payment, "provider_reference", ""),
+                                 message=f"{order.payment_method} at the till")
+        return self.host.call_one(order.payment_plugin, hook, **kwargs)  # type: ignore[no-any-return]
+
     def _record(self, session: Session, order: Order, kind: str, result: PaymentResult, amount: int, key: str) -> None:
         session.add(PaymentTransaction(order_id=order.id, plugin=order.payment_plugin, method=order.payment_method,
                                        kind=kind, status=result.status, amount=amount, currency=order.currency,
@@ -80,8 +96,8 @@ class OrderService:
         if order.capture_mode == "manual":
             raise InvalidTransition(f"order {order.number} is paid by {order.payment_method}; mark it paid when "
                                     "the money arrives", field="status")
-        result: PaymentResult = self.host.call_one(
-            order.payment_plugin, "payment_capture",
+        result: PaymentResult = self._provider(
+            order, "payment_capture",
             payment=PaymentRef(order.payment_method, auth.provider_reference, key, Money(order.total, order.currency)),
             amount=Money(order.total, order.currency))
         if result.status != "captured":
@@ -94,8 +110,8 @@ class OrderService:
             order = self.get(s, order_id)
         if order.status != "placed":
             raise InvalidTransition(f"order {order.number} is {order.status}, not awaiting payment", field="status")
-        result: PaymentResult = self.host.call_one(
-            order.payment_plugin, "payment_capture",
+        result: PaymentResult = self._provider(
+            order, "payment_capture",
             payment=PaymentRef(order.payment_method, "", f"capture-{order.id}", Money(order.total, order.currency)),
             amount=Money(order.total, order.currency))
         return self._paid(order_id, actor, lambda s, o: self._record(s, o, "capture", result, o.total,
@@ -124,13 +140,13 @@ class OrderService:
                                     "refund it instead", field="status")
         amount = Money(order.total, order.currency)
         if order.status == "paid":
-            result = self.host.call_one(order.payment_plugin, "payment_refund",
+            result = self._provider(order, "payment_refund",
                                         payment=PaymentRef(order.payment_method, auth.provider_reference,
                                                            f"refund-cancel-{order.id}", amount),
                                         amount=amount, idempotency_key=f"refund-cancel-{order.id}")
             kind, key = "refund", f"refund-cancel-{order.id}"
         else:
-            result = self.host.call_one(order.payment_plugin, "payment_void",
+            result = self._provider(order, "payment_void",
                                         payment=PaymentRef(order.payment_method, auth.provider_reference,
                                                            f"void-{order.id}", amount))
             kind, key = "void", f"void-{order.id}"
@@ -169,7 +185,7 @@ class OrderService:
             if s.scalars(select(PaymentTransaction.id).where(PaymentTransaction.idempotency_key == key)).first():
                 return self.get(s, order_id)  # this refund was already applied
         money = Money(amount, order.currency)
-        result = self.host.call_one(order.payment_plugin, "payment_refund",
+        result = self._provider(order, "payment_refund",
                                     payment=PaymentRef(order.payment_method, auth.provider_reference, key, money),
                                     amount=money, idempotency_key=key)
         if result.status != "refunded":
