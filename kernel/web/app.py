@@ -52,7 +52,8 @@ PAGE_CSP = (b"content-security-policy", b"default-src 'self'; script-src 'self' 
 
 # Route modules written alongside the web app (dashboard composer, provider webhooks):
 # each defines ``routes``; a module missing from this build is skipped.
-OPTIONAL_ROUTE_MODULES = ("comptoir.kernel.web.admin.dashboard_compose", "comptoir.kernel.web.webhooks")
+OPTIONAL_ROUTE_MODULES = ("comptoir.kernel.web.admin.dashboard_compose", "comptoir.kernel.web.webhooks",
+                          "comptoir.kernel.web.admin.appstore_views")
 
 
 def optional_routes() -> list[BaseRoute]:

@@ -26,6 +26,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("Customers", "/admin/customers", "customers:read"),
     ("Stock", "/admin/stock", "stock:read"),
     ("Plugins", "/admin/plugins", "plugins:manage"),
+    ("App store", "/admin/appstore", "plugins:manage"),
     ("Journal", "/admin/journal", "journal:read"),
     ("Staff & roles", "/admin/staff", "staff:manage"),
 )
