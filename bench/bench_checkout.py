@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert, select  # noqa: E402
 
 from bench.common import database  # noqa: E402
-from comptoir.kernel.db import make_engine, transaction  # noqa: E402
+from comptoir.kernel.db import make_engine, transaction, write_conn  # noqa: E402,F401
 from comptoir.kernel.domain import Location, Product, StockLevel, Variant  # noqa: E402
 from comptoir.kernel.migrate import upgrade  # noqa: E402
 from comptoir.kernel.runtime import Kernel  # noqa: E402
@@ -59,19 +59,29 @@ def run(kind: str, orders: int) -> float:
         svc = checkout_service(kernel)
         rng = random.Random(1)
 
+        phases = {"cart": 0.0, "quotes": 0.0, "methods": 0.0, "place": 0.0}
+
         def one() -> None:
-            with transaction(kernel.factory) as s:
-                cart = create_cart(s, "EUR")
+            t0 = time.perf_counter()
+            with write_conn(kernel.engine) as c:  # the storefront's cart path
+                cart = create_cart(c, "EUR")
                 for sku in rng.sample(skus, rng.randint(1, 3)):
-                    add_item(s, cart, sku=sku, quantity=1)
+                    add_item(c, cart, sku=sku, quantity=1)
                 token = cart.token
+            t1 = time.perf_counter()
             quote = svc.shipping_quotes(token, ADDRESS)[0]
+            t2 = time.perf_counter()
             method = svc.payment_methods(token)[0]
+            t3 = time.perf_counter()
             svc.place(CheckoutRequest(cart_token=token, email="b@example.com", address=ADDRESS,
                                       shipping_quote_id=quote.id, payment_method_id=method.id))
+            t4 = time.perf_counter()
+            for k, dt in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                phases[k] += dt
 
         for _ in range(50):  # warm up
             one()
+        phases.update({k: 0.0 for k in phases})
         rates = []
         for _ in range(3):
             t0 = time.perf_counter()
@@ -80,8 +90,10 @@ def run(kind: str, orders: int) -> float:
             rates.append((orders // 3) / (time.perf_counter() - t0))
         kernel.close()
         rates.sort()
+        n = 3 * (orders // 3)
+        split = ", ".join(f"{k} {v / n * 1000:.2f} ms" for k, v in phases.items())
         print(f"{kind:9s} orders/s (median of 3 rounds of {orders // 3}): {rates[1]:7.1f}   "
-              f"[min {rates[0]:.1f}, max {rates[2]:.1f}]  catalog {PRODUCTS} products")
+              f"[min {rates[0]:.1f}, max {rates[2]:.1f}]  catalog {PRODUCTS} products; per order: {split}")
         return rates[1]
 
 

@@ -49,7 +49,7 @@ def count_rows(kernel: Kernel) -> dict[str, int]:
 def export(kernel: Kernel, folder: Path, progress: Progress | None = None) -> dict[str, int]:
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    with read_conn(kernel.engine) as c:  # one snapshot on PostgreSQL; no write lock on SQLite
+    with read_conn(kernel.engine, snapshot=True) as c:  # one snapshot on PostgreSQL; no write lock on SQLite
         for table in _tables():
             n = 0
             with (folder / f"{table.name}.jsonl").open("w", encoding="utf-8") as out:
