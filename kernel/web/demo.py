@@ -23,3 +23,6 @@ def prepare(kernel: Any) -> Iterator[str]:
     yield "admin sign-in (demo accounts, one per role):"
     for role in ROLES:
         yield f"  {role + '@demo.shop':<22} password {DEMO_PASSWORD}"
+    from comptoir.kernel.web.demo_market import start
+
+    yield from start(kernel)  # the in-process marketplace behind the App store (when serving)
