@@ -43,6 +43,7 @@ def _port() -> int:
     """8100 when free, else any free port (8100 may be a marketplace of your own)."""
     for wanted in (DEFAULT_PORT, 0):
         with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is free
             try:
                 sock.bind(("127.0.0.1", wanted))
             except OSError:

@@ -98,6 +98,7 @@ async def detail(request: Request) -> Response:
         return back("/admin/appstore")
     live = kernel_of(request).host.records.get(name)
     return page(request, me, "appstore_plugin.html", p=info, row=row, live_enabled=bool(live and live.enabled),
+                bundled=live is not None and row is None,
                 data_choices=DATA_CHOICES, pricing_text=pricing_text)
 
 

@@ -141,3 +141,13 @@ def test_post_without_csrf_is_refused(store: TestClient, releases: dict[str, Any
     assert store.get("/admin/appstore").status_code == 200  # managers have plugins:manage
     r = store.post(f"/admin/appstore/{releases['id']}/install", data={"version": "1.0.0", "sha256": "0" * 64})
     assert r.status_code == 403
+
+
+def test_pricing_plans_read_in_one_line() -> None:
+    from comptoir.kernel.web.admin.appstore_views import pricing_text
+
+    assert pricing_text({"model": "free"}) == "free"
+    assert pricing_text({"model": "one_time", "price": 4900, "currency": "EUR"}) == "49.00 EUR"
+    assert pricing_text({"model": "recurring_usage", "price": 900, "interval": "month", "usage_unit": "label",
+                         "usage_price": 15, "usage_cap": 5000, "trial_days": 14, "currency": "EUR"}) == (
+        "9.00 EUR / month + 0.15 EUR / label, capped at 50.00 EUR a month (14-day trial)")
