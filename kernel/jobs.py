@@ -193,130 +193,124 @@ def resolve(path: str) -> Callable[..., Any]:
 
 
 # ---- runners -------------------------------------------------------------------
-class InProcessRunner:
-    """Embedded default: one thread relays and delivers; jobs run on a small pool."""
+class _Pump:
+    """A background thread that runs ``tick`` every ``poll_s``, or at once when notified."""
 
-    kind = "in-process"
+    name = "comptoir-jobs"
 
-    def __init__(self, kernel: "Kernel", *, poll_s: float = 0.5, maintenance_s: float = 60.0) -> None:
+    def __init__(self, kernel: "Kernel", poll_s: float, maintenance_s: float) -> None:
         self.kernel = kernel
         self.poll_s = poll_s
         self.maintenance_s = maintenance_s
+        self._last_maintenance = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="comptoir-job")
-        self._last_maintenance = 0.0
 
-    def start(self) -> "InProcessRunner":
+    def tick(self) -> int:
+        raise NotImplementedError
+
+    def start(self) -> "_Pump":
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="comptoir-outbox", daemon=True)
+            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
             self._thread.start()
         return self
 
     def notify(self) -> None:
-        """Wake the relay now (call after committing events) instead of at the next poll."""
+        """Wake the pump now (call after committing events) instead of at the next poll."""
         self._wake.set()
 
-    def run_once(self) -> int:
+    def _maintenance_due(self) -> bool:
+        if time.monotonic() - self._last_maintenance < self.maintenance_s:
+            return False
+        self._last_maintenance = time.monotonic()
+        return True
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("%s round failed; retrying", self.name)
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+class InProcessRunner(_Pump):
+    """Embedded default: one thread relays and delivers; jobs run on a small pool."""
+
+    kind = "in-process"
+    name = "comptoir-outbox"
+
+    def __init__(self, kernel: "Kernel", *, poll_s: float = 0.5, maintenance_s: float = 60.0) -> None:
+        super().__init__(kernel, poll_s, maintenance_s)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="comptoir-job")
+
+    def tick(self) -> int:
         """Relay and deliver what is due; returns how many deliveries ran."""
         relay_outbox(self.kernel)
         ids = claim_due(self.kernel)
         for delivery_id in ids:
             deliver(self.kernel, delivery_id)
-        if time.monotonic() - self._last_maintenance >= self.maintenance_s:
-            self._last_maintenance = time.monotonic()
+        if self._maintenance_due():
             maintenance(self.kernel)
         return len(ids)
+
+    run_once = tick
 
     def drain(self, timeout_s: float = 10.0) -> None:
         """Run until nothing is due (tests, CLI)."""
         deadline = time.monotonic() + timeout_s
-        while self.run_once() and time.monotonic() < deadline:
+        while self.tick() and time.monotonic() < deadline:
             pass
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("outbox relay round failed; retrying")
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
 
     def enqueue(self, path: str, **kwargs: Any) -> Future[Any]:
         fn = resolve(path)
         return self._pool.submit(fn, self.kernel, **kwargs)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        super().stop()
         self._pool.shutdown(wait=True, cancel_futures=False)
 
 
-class RqRunner:
+class RqRunner(_Pump):
     """Distributed mode: rq on Redis. The pump enqueues due deliveries; workers run them."""
 
     kind = "rq"
+    name = "comptoir-rq-pump"
 
     def __init__(self, kernel: "Kernel", redis_url: str, *, poll_s: float = 0.5, queue_name: str = QUEUE_NAME,
                  maintenance_s: float = 60.0) -> None:
         from redis import Redis
         from rq import Queue
 
-        self.kernel = kernel
+        super().__init__(kernel, poll_s, maintenance_s)
         self.redis = Redis.from_url(redis_url)
         self.queue = Queue(queue_name, connection=self.redis)
-        self.poll_s = poll_s
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.maintenance_s = maintenance_s
-        self._last_maintenance = 0.0
 
-    def start(self) -> "RqRunner":
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="comptoir-rq-pump", daemon=True)
-            self._thread.start()
-        return self
-
-    def notify(self) -> None:
-        self._wake.set()
-
-    def pump_once(self) -> int:
+    def tick(self) -> int:
         relay_outbox(self.kernel)
         ids = claim_due(self.kernel)
         for delivery_id in ids:
             self.queue.enqueue("comptoir.kernel.jobs.rq_deliver", delivery_id, job_timeout=300,
                                description=f"deliver event delivery {delivery_id}")
-        if time.monotonic() - self._last_maintenance >= self.maintenance_s:
-            self._last_maintenance = time.monotonic()
+        if self._maintenance_due():
             self.queue.enqueue("comptoir.kernel.jobs.rq_run", "comptoir.kernel.jobs:maintenance", {},
                                job_timeout=600, description="maintenance")
         return len(ids)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.pump_once()
-            except Exception:
-                log.exception("rq pump round failed; retrying")
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
+    pump_once = tick
 
     def enqueue(self, path: str, **kwargs: Any) -> Any:
         resolve(path)  # fail now, in the caller, for a wrong name
         return self.queue.enqueue("comptoir.kernel.jobs.rq_run", path, kwargs, job_timeout=3600)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
 
 def make_runner(kernel: "Kernel") -> InProcessRunner | RqRunner:
