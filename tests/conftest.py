@@ -5,7 +5,9 @@ database), so parallel runs and xdist workers never see each other's rows.
 """
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +22,24 @@ from comptoir.kernel.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("COMPTOIR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("COMPTOIR_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(autouse=True)
+def _restore_import_path() -> Iterator[None]:
+    """Installed plugins put their shop's folder on the process-wide sys.path; in a server
+    there is one shop, but here another test's kernel would discover them. Each test
+    leaves sys.path, and the modules it imported from folders it added, as it found them."""
+    before = list(sys.path)
+    yield
+    added = [p for p in sys.path if p not in before]
+    if not added:
+        return
+    sys.path[:] = [p for p in sys.path if p in before]
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None) or ""
+        if any(origin.startswith(p) for p in added):
+            del sys.modules[name]
+    importlib.invalidate_caches()
 
 
 @pytest.fixture(scope="session")
