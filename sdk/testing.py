@@ -107,6 +107,59 @@ class Recorded:
         return json.loads(self.body or b"null")
 
 
+class ProtocolServer:
+    """A local HTTP server for a provider's protocol, to test a plugin's client against.
+
+    Subclasses implement ``handle(method, target, headers, body) -> (status, content_type,
+    body)``; headers arrive lower-cased. ``start()`` binds a free loopback port; point
+    the plugin's base-URL setting at ``url``.
+    """
+
+    _server: ThreadingHTTPServer | None = None
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+        raise NotImplementedError
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the server first"
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Any:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                status, ctype, body = server.handle(self.command, self.path,
+                                                    {k.lower(): v for k, v in self.headers.items()}, raw)
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
 @dataclass
 class FakeProvider:
     """A local HTTP server that answers what a test told it to and records every request.

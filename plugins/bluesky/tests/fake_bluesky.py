@@ -6,11 +6,11 @@ import hashlib
 import itertools
 import json
 import secrets
-import threading
-from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from comptoir.sdk.testing import ProtocolServer
 
 HANDLE = "atelier.bsky.social"
 DID = "did:plc:z72i7hdynmk6r22z27h6tvur"
@@ -18,7 +18,7 @@ APP_PASSWORD = "abcd-efgh-ijkl-mnop"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 64 + b"\xff\xd9"
 
 
-class FakeBluesky:
+class FakeBluesky(ProtocolServer):
     def __init__(self) -> None:
         self.jwts: set[str] = set()
         self.blobs: dict[str, bytes] = {}
@@ -26,44 +26,6 @@ class FakeBluesky:
         self.notifications: list[dict[str, Any]] = []  # newest first
         self.requests: list[dict[str, Any]] = []
         self._rkeys = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "FakeBluesky":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, ctype, body = fake.handle(self.command, self.path,
-                                                  {k.lower(): v for k, v in self.headers.items()}, raw)
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _serve
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     def notify(self, handle: str, reason: str, text: str, at: datetime) -> str:
         uri = f"at://did:plc:{hashlib.sha1(handle.encode()).hexdigest()[:24]}/app.bsky.feed.post/3k{next(self._rkeys)}"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+from comptoir.sdk.testing import ProtocolServer
 
 API_KEY = "colissimo-key-2b7e151628aed2a6abf7"
 OKAPI_KEY = "okapi-9f8e7d6c5b4a39281706"
@@ -25,51 +25,13 @@ def pdf_label(number: str) -> bytes:
             b"\nendstream endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 
 
-class FakeColissimo:
+class FakeColissimo(ProtocolServer):
     def __init__(self) -> None:
         self.labels: dict[str, dict[str, Any]] = {}
         self.events: dict[str, list[dict[str, str]]] = {}
         self.requests: list[dict[str, Any]] = []
         self.slow_next, self.delay_s = 0, 1.5
         self._numbers = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "FakeColissimo":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, ctype, body = fake.handle(self.command, self.path,
-                                                  {k.lower(): v for k, v in self.headers.items()}, raw)
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _serve
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     def progress(self, number: str, code: str, label: str, site: str = "") -> None:
         """La Poste scans the parcel (test helper)."""

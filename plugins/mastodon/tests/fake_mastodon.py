@@ -8,16 +8,16 @@ import email.policy
 import itertools
 import json
 import secrets
-import threading
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+from comptoir.sdk.testing import ProtocolServer
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
 
 
-class FakeMastodon:
+class FakeMastodon(ProtocolServer):
     def __init__(self) -> None:
         self.tokens: set[str] = set()
         self.codes: dict[str, str] = {}
@@ -29,44 +29,6 @@ class FakeMastodon:
         self.idem: dict[str, bytes] = {}
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(109000000000000001)
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "FakeMastodon":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, ctype, body = fake.handle(self.command, self.path, {k.lower(): v for k, v in
-                                                                           self.headers.items()}, raw)
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _serve
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     def _id(self) -> str:
         return str(next(self._ids))

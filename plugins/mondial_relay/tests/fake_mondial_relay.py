@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import threading
 import time
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
+
+from comptoir.sdk.testing import ProtocolServer
 
 NS = "http://www.mondialrelay.fr/webservice/"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -32,51 +32,13 @@ def pdf(number: str) -> bytes:
             b"\nendstream endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 
 
-class FakeMondialRelay:
+class FakeMondialRelay(ProtocolServer):
     def __init__(self) -> None:
         self.shipments: dict[str, dict[str, str]] = {}
         self.tracing: dict[str, tuple[str, list[tuple[str, str, str, str]]]] = {}
         self.requests: list[dict[str, Any]] = []
         self.slow_next, self.delay_s = 0, 1.5
         self._numbers = itertools.count(31200001)
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "FakeMondialRelay":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, ctype, body = fake.handle(self.command, self.path,
-                                                  {k.lower(): v for k, v in self.headers.items()}, raw)
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _serve
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     def scan(self, number: str, stat: str, label: str, where: str, day: str = "02/03/26", hour: str = "10:15") -> None:
         """Mondial Relay scans a parcel (test helper)."""
