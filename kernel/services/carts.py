@@ -43,40 +43,6 @@ def _check_quantity(quantity: int) -> None:
         raise ValidationFailed(f"quantity must be a whole number from 0 to {MAX_QUANTITY}", field="quantity")
 
 
-def set_line(session: Session, cart: Cart, *, sku: str | None = None, variant_id: int | None = None,
-             quantity: int) -> None:
-    """Set a line's quantity (0 removes it). The variant is found by SKU or id."""
-    _check_quantity(quantity)
-    if cart.status != "open":
-        raise Conflict(f"cart is {cart.status}; start a new cart", field="cart")
-    if variant_id is None:
-        if not sku:
-            raise ValidationFailed("give a sku or a variant_id", field="sku")
-        variant_id = session.scalars(select(Variant.id).where(Variant.sku == sku)).first()
-        if variant_id is None:
-            raise NotFound(f"no product variant with SKU {sku!r}", field="sku")
-    variant = session.get(Variant, variant_id)
-    if variant is None:
-        raise NotFound(f"no product variant {variant_id}", field="variant_id")
-    if variant.currency != cart.currency:
-        raise ValidationFailed(f"variant is priced in {variant.currency}, the cart in {cart.currency}",
-                               field="variant_id")
-    product_active = session.scalars(select(Product.active).where(Product.id == variant.product_id)).first()
-    if not product_active:
-        raise Conflict(f"{variant.sku} is not for sale", field="sku")
-    line = session.scalars(select(CartLine).where(CartLine.cart_id == cart.id,
-                                                  CartLine.variant_id == variant_id)).first()
-    if quantity == 0:
-        if line is not None:
-            session.delete(line)
-    elif line is None:
-        session.add(CartLine(cart_id=cart.id, variant_id=variant_id, quantity=quantity))
-    else:
-        line.quantity = quantity
-    cart.updated_at = utcnow()
-    session.flush()
-
-
 # Prebuilt statements for the hot path: building a statement costs more than running it.
 _VARIANT_BY_SKU = (select(Variant.id, Variant.currency, Product.active)
                    .join(Product, Product.id == Variant.product_id).where(Variant.sku == bindparam("sku")))
@@ -89,12 +55,13 @@ _NEW_LINE = insert(CartLine)
 _TOUCH_CART = update(Cart).where(Cart.id == bindparam("cid")).values(updated_at=bindparam("now"))
 
 
-def add_item(session: Any, cart: Cart, *, sku: str | None = None, variant_id: int | None = None,
-             quantity: int = 1) -> None:
-    """Add ``quantity`` to a line (creating it). ``session`` may be a Session or a Connection."""
-    _check_quantity(quantity)
-    if quantity == 0:
-        return
+_SET_LINE = (update(CartLine).where(CartLine.cart_id == bindparam("cid"), CartLine.variant_id == bindparam("vid"))
+             .values(quantity=bindparam("q")))
+_DROP_LINE = delete(CartLine).where(CartLine.cart_id == bindparam("cid"), CartLine.variant_id == bindparam("vid"))
+
+
+def _sellable_variant(session: Any, cart: Any, sku: str | None, variant_id: int | None) -> int:
+    """The id of a variant this open cart may hold; every refusal names the field."""
     if cart.status != "open":
         raise Conflict(f"cart is {cart.status}; start a new cart", field="cart")
     if variant_id is None:
@@ -112,6 +79,29 @@ def add_item(session: Any, cart: Cart, *, sku: str | None = None, variant_id: in
         raise ValidationFailed(f"variant is priced in {currency}, the cart in {cart.currency}", field="variant_id")
     if not active:
         raise Conflict(f"{sku or vid} is not for sale", field="sku")
+    return int(vid)
+
+
+def set_line(session: Any, cart: Any, *, sku: str | None = None, variant_id: int | None = None,
+             quantity: int) -> None:
+    """Set a line's quantity (0 removes it). ``session`` may be a Session or a Connection."""
+    _check_quantity(quantity)
+    vid = _sellable_variant(session, cart, sku, variant_id)
+    params = {"cid": cart.id, "vid": vid, "q": quantity}
+    if quantity == 0:
+        session.execute(_DROP_LINE, params)
+    elif session.execute(_SET_LINE, params).rowcount == 0:
+        session.execute(_NEW_LINE, {"cart_id": cart.id, "variant_id": vid, "quantity": quantity})
+    session.execute(_TOUCH_CART, {"cid": cart.id, "now": utcnow()})
+
+
+def add_item(session: Any, cart: Any, *, sku: str | None = None, variant_id: int | None = None,
+             quantity: int = 1) -> None:
+    """Add ``quantity`` to a line (creating it). ``session`` may be a Session or a Connection."""
+    _check_quantity(quantity)
+    if quantity == 0:
+        return
+    vid = _sellable_variant(session, cart, sku, variant_id)
     if session.execute(_BUMP_LINE, {"cid": cart.id, "vid": vid, "q": quantity}).rowcount == 0:
         session.execute(_NEW_LINE, {"cart_id": cart.id, "variant_id": vid, "quantity": quantity})
     session.execute(_TOUCH_CART, {"cid": cart.id, "now": utcnow()})

@@ -23,13 +23,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
 
 from comptoir.kernel.db import read_conn, transaction, write_conn
 from comptoir.kernel.domain import Cart, CheckoutAttempt, Order, OrderLine, PaymentTransaction
 from comptoir.kernel.domain.base import utcnow
 from comptoir.kernel.errors import (
-    ComptoirError, Conflict, NoProvider, NotFound, PaymentDeclined, PluginError, ValidationFailed,
+    ComptoirError, Conflict, NoProvider, PaymentDeclined, PluginError, ValidationFailed,
 )
 from comptoir.kernel.hookspecs import hookimpl
 from comptoir.kernel.money import Money
@@ -189,16 +189,12 @@ class CheckoutService:
                     payment_plugin=method.plugin, payment_method=method.id, amount=total.amount,
                     currency=total.currency, order_id=None, error="", created_at=utcnow())).scalar_one()
                 stock.reserve(c, attempt_id, [(ln.variant_id, ln.quantity) for ln in view.lines], expires)
-        except ComptoirError:
-            raise
-        except Exception as exc:
-            if _is_unique_violation(exc):
-                replayed = self._replay(key)
-                if replayed is not None:
-                    return replayed
-                raise Conflict("a checkout with this idempotency key is in progress; retry in a moment",
-                               field="idempotency_key") from None
-            raise
+        except IntegrityError:  # the same idempotency key, written by a concurrent request
+            replayed = self._replay(key)
+            if replayed is not None:
+                return replayed
+            raise Conflict("a checkout with this idempotency key is in progress; retry in a moment",
+                           field="idempotency_key") from None
 
         # 2. payment
         pay_key = f"pay-{key}"
@@ -334,12 +330,6 @@ def _address_dict(a: Address) -> dict[str, str]:
             "country": a.country.upper(), "phone": a.phone}
 
 
-def _is_unique_violation(exc: Exception) -> bool:
-    from sqlalchemy.exc import IntegrityError
-
-    return isinstance(exc, IntegrityError)
-
-
 _WRITER = _OrderWriter()
 
 # Prebuilt statements of the hot path (see carts.py: building costs more than running).
@@ -387,4 +377,4 @@ def checkout_service(kernel: "Kernel") -> CheckoutService:
 
 
 __all__ = ["CheckoutRequest", "CheckoutService", "PlacedOrder", "rank_quotes", "recover_stale_attempts",
-           "checkout_service", "NotFound"]
+           "checkout_service"]
