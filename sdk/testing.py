@@ -111,13 +111,15 @@ class ProtocolServer:
     """A local HTTP server for a provider's protocol, to test a plugin's client against.
 
     Subclasses implement ``handle(method, target, headers, body) -> (status, content_type,
-    body)``; headers arrive lower-cased. ``start()`` binds a free loopback port; point
-    the plugin's base-URL setting at ``url``.
+    body)``, where ``content_type`` may instead be a dict of response headers; request
+    headers arrive lower-cased. ``start()`` binds a free loopback port; point the
+    plugin's base-URL setting at ``url``.
     """
 
     _server: ThreadingHTTPServer | None = None
 
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+    def handle(self, method: str, target: str, headers: dict[str, str],
+               body: bytes) -> tuple[int, str | dict[str, str], bytes]:
         raise NotImplementedError
 
     @property
@@ -136,10 +138,11 @@ class ProtocolServer:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                status, ctype, body = server.handle(self.command, self.path,
-                                                    {k.lower(): v for k, v in self.headers.items()}, raw)
+                status, head, body = server.handle(self.command, self.path,
+                                                   {k.lower(): v for k, v in self.headers.items()}, raw)
                 self.send_response(status)
-                self.send_header("Content-Type", ctype)
+                for name, value in (head if isinstance(head, dict) else {"Content-Type": head}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -161,16 +164,15 @@ class ProtocolServer:
 
 
 @dataclass
-class FakeProvider:
+class FakeProvider(ProtocolServer):
     """A local HTTP server that answers what a test told it to and records every request.
 
-    ``provider.add("POST", "/v1/rates", json={...})`` then point the plugin at
+    ``provider.add("POST", "/v1/rates", json_body={...})`` then point the plugin at
     ``provider.url``. Unknown routes answer 404 with a JSON error.
     """
 
     routes: dict[tuple[str, str], tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
 
     def add(self, method: str, path: str, *, status: int = 200, json_body: Any = None, body: bytes = b"",
             headers: dict[str, str] | None = None) -> None:
@@ -180,45 +182,14 @@ class FakeProvider:
             hdrs.setdefault("Content-Type", "application/json")
         self.routes[(method.upper(), path)] = (status, body, hdrs)
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the provider first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FakeProvider":
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                path = self.path.split("?", 1)[0]
-                provider.requests.append(Recorded(self.command, self.path, dict(self.headers), body))
-                status, payload, hdrs = provider.routes.get(
-                    (self.command, path), (404, json.dumps({"error": f"no route {self.command} {path}"}).encode(),
-                                           {"Content-Type": "application/json"}))
-                self.send_response(status)
-                for k, v in hdrs.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
-
-            def log_message(self, *args: Any) -> None:  # keep test output clean
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def handle(self, method: str, target: str, headers: dict[str, str],
+               body: bytes) -> tuple[int, dict[str, str], bytes]:
+        self.requests.append(Recorded(method, target, headers, body))
+        path = target.split("?", 1)[0]
+        missing = (404, json.dumps({"error": f"no route {method} {path}"}).encode(),
+                   {"Content-Type": "application/json"})
+        status, payload, hdrs = self.routes.get((method, path), missing)
+        return status, hdrs, payload
 
 
 def build_release(workdir: Path, plugin_id: str, version: str = "0.1.0", *, key: Any = None,
