@@ -6,6 +6,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,6 +14,7 @@ import pytest
 
 from comptoir.kernel.db import make_engine
 from comptoir.kernel.migrate import upgrade
+from comptoir.kernel.runtime import Kernel
 from comptoir.kernel.staff import passwords
 from comptoir.kernel.web.app import create_app
 from tests.conftest import build_kernel
@@ -28,32 +30,48 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a running shop (uvicorn in a thread, SQLite)."""
-    import uvicorn
-
-    root: Path = tmp_path_factory.mktemp("browser")
+@contextmanager
+def seeded_kernel(root: Path) -> Iterator[Kernel]:
+    """A booted kernel on a migrated SQLite shop with the web tests' seed data (fast hashing)."""
     url = f"sqlite:///{root / 'shop.db'}"
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
     old, passwords._HASHER = passwords._HASHER, FAST_HASHER
     kernel = build_kernel(root, url).boot()
-    seed(kernel)
+    try:
+        seed(kernel)
+        yield kernel
+    finally:
+        kernel.close()
+        passwords._HASHER = old
+
+
+@contextmanager
+def serve(kernel: Kernel, *, start_jobs: bool = True) -> Iterator[str]:
+    """Serve ``create_app(kernel)`` with uvicorn in a thread; yields the base URL."""
+    import uvicorn
+
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(kernel), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(create_app(kernel, start_jobs=start_jobs), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    kernel.close()
-    passwords._HASHER = old
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a running shop (uvicorn in a thread, SQLite)."""
+    with seeded_kernel(tmp_path_factory.mktemp("browser")) as kernel, serve(kernel) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

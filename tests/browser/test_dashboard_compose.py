@@ -3,66 +3,23 @@ resize, configure), saves it, and the composed page loads each widget live."""
 from __future__ import annotations
 
 import re
-import threading
-import time
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from comptoir.kernel.db import make_engine
-from comptoir.kernel.migrate import upgrade
-from comptoir.kernel.staff import passwords
-from comptoir.kernel.web.admin import dashboard_compose
-from comptoir.kernel.web.app import create_app
-from tests.browser.conftest import _free_port
-from tests.conftest import build_kernel
-from tests.kernel.web.conftest import FAST_HASHER
-from tests.kernel.web.helpers import PASSWORD, seed
+from tests.kernel.web.helpers import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def compose_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A running shop whose app carries the composition routes."""
-    import uvicorn
-
-    root: Path = tmp_path_factory.mktemp("compose")
-    url = f"sqlite:///{root / 'shop.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    old, passwords._HASHER = passwords._HASHER, FAST_HASHER
-    kernel = build_kernel(root, url).boot()
-    if not (kernel.host.records.get("core-widgets") and kernel.host.records["core-widgets"].enabled):
-        kernel.close()
-        pytest.skip("the core-widgets plugin is not installed")
-    seed(kernel)
-    app = create_app(kernel, start_jobs=False)
-    app.router.routes[0:0] = dashboard_compose.routes
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    kernel.close()
-    passwords._HASHER = old
-
-
-def test_owner_composes_by_drag_and_drop(page: Any, compose_shop: str) -> None:
-    page.goto(f"{compose_shop}/admin/login")
+def test_owner_composes_by_drag_and_drop(page: Any, live_shop: str) -> None:
+    page.goto(f"{live_shop}/admin/login")
     page.fill("input[name=email]", "owner@shop.test")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/admin$"))
 
-    page.goto(f"{compose_shop}/admin/dashboard/compose")
+    page.goto(f"{live_shop}/admin/dashboard/compose")
     cells = page.locator("#layout .cell")
     assert cells.count() == 7
     # drag "Plugin health" (last) over the top half of the first widget: HTML5 drag events
@@ -83,7 +40,7 @@ def test_owner_composes_by_drag_and_drop(page: Any, compose_shop: str) -> None:
     page.click("#save")
     page.wait_for_selector("#status:text('Saved 6 widgets.')")
 
-    page.goto(f"{compose_shop}/admin/dashboard/mine")
+    page.goto(f"{live_shop}/admin/dashboard/mine")
     order = page.locator("#composed .widget").evaluate_all("els => els.map(e => e.dataset.widget)")
     assert order == ["core-widgets/plugin_health", "core-widgets/sales_today", "core-widgets/top_products",
                      "core-widgets/stock_alerts", "core-widgets/carrier_delays", "core-widgets/sales_by_channel"]

@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
 import pytest
 
-from comptoir.kernel.db import make_engine
-from comptoir.kernel.migrate import upgrade
-from comptoir.kernel.staff import passwords
-from comptoir.kernel.web import webhooks as webhook_endpoint
-from comptoir.kernel.web.app import create_app
-from tests.browser.conftest import _free_port
-from tests.conftest import build_kernel
-from tests.kernel.web.conftest import FAST_HASHER
-from tests.kernel.web.helpers import PASSWORD, seed
+from tests.browser.conftest import seeded_kernel, serve
+from tests.kernel.web.helpers import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("comptoir_stripe_payments")
@@ -46,35 +37,14 @@ def providers() -> Iterator[tuple[FakeStripe, FakeColissimo]]:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, providers: tuple[FakeStripe, FakeColissimo]) -> Iterator[str]:
-    import uvicorn
-
     stripe, colissimo = providers
-    root: Path = tmp_path_factory.mktemp("providers")
-    url = f"sqlite:///{root / 'shop.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    old, passwords._HASHER = passwords._HASHER, FAST_HASHER
-    kernel = build_kernel(root, url).boot()
-    seed(kernel)
-    for plugin in ("stripe-payments", "colissimo"):  # as an admin does after installing them
-        kernel.host.enable(plugin)
-    connect_stripe(kernel, stripe, capture="immediate")
-    connect_colissimo(kernel, colissimo)
-    app = create_app(kernel, start_jobs=False)
-    app.router.routes[0:0] = webhook_endpoint.routes  # the lead wires them into create_app
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    kernel.close()
-    passwords._HASHER = old
+    with seeded_kernel(tmp_path_factory.mktemp("providers")) as kernel:
+        for plugin in ("stripe-payments", "colissimo"):  # as an admin does after installing them
+            kernel.host.enable(plugin)
+        connect_stripe(kernel, stripe, capture="immediate")
+        connect_colissimo(kernel, colissimo)
+        with serve(kernel, start_jobs=False) as base:
+            yield base
 
 
 def test_card_and_colissimo_from_checkout_to_tracking(page: Any, shop: str,
