@@ -100,6 +100,17 @@ class PaymentRef:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentPage:
+    """What the shopper sees on the order page to finish a pending payment: the provider's
+    card form or approve button. ``html`` is inserted into the storefront page as is (only
+    trusted plugins' pages are shown); ``scripts`` are URLs the page loads first, each on a
+    host the plugin declares."""
+
+    html: str
+    scripts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookRequest:
     headers: dict[str, str]
     body: bytes

@@ -21,7 +21,8 @@ from comptoir.kernel.manifest import (
 from comptoir.kernel.money import Money
 from comptoir.kernel.types import (
     Address, CartLineView, CartView, ChannelReply, ChannelSpec, DestinationSpec, DomainEvent, ExportReceipt,
-    KernelInfo, Label, Mention, MenuItem, OrderDraft, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult,
+    KernelInfo, Label, Mention, MenuItem, OrderDraft, PaymentMethod, PaymentPage, PaymentRef, PaymentRequest,
+    PaymentResult,
     PaymentStatus, PaymentStatusUpdate, PickupPoint, PublishedPost, RecoRequest, ScoredItem, ShipmentRequest,
     ShippingQuote, SocialPost, TrackingEvent, WebhookRequest, WidgetSpec,
 )
@@ -38,7 +39,8 @@ __all__ = [
     "check_plugin", "check_sources", "HookSignatureError",
     # public types
     "Address", "CartLineView", "CartView", "ChannelReply", "ChannelSpec", "DestinationSpec", "DomainEvent",
-    "ExportReceipt", "KernelInfo", "Label", "Mention", "MenuItem", "OrderDraft", "PaymentMethod", "PaymentRef",
+    "ExportReceipt", "KernelInfo", "Label", "Mention", "MenuItem", "OrderDraft", "PaymentMethod", "PaymentPage",
+    "PaymentRef",
     "PaymentRequest", "PaymentResult", "PaymentStatus", "PaymentStatusUpdate", "PickupPoint", "PublishedPost",
     "RecoRequest", "ScoredItem", "ShipmentRequest", "ShippingQuote", "SocialPost", "TrackingEvent",
     "WebhookRequest", "WidgetSpec",

@@ -68,3 +68,20 @@ def migrations_location(ctx: Any) -> str | None:
     :param ctx: the plugin's own context.
     :returns: an absolute path or None.
     """
+
+
+@spec("targeted", side_effects=True, timeout_ms=10000)
+def account_connected(ctx: Any, account: str, shop_url: str) -> list[str]:
+    """An admin just connected (or replaced) this plugin's ``account`` in the admin.
+
+    Targeted: called on the plugin that declares the account, right after its secret or
+    OAuth tokens were stored. Finish the set-up at the provider here, e.g. register the
+    shop's webhook endpoint (``shop_url`` + ``/webhooks/<plugin-id>``) and keep the signing
+    secret the provider returns through ``ctx.credentials``. Raise to tell the admin the
+    account does not work; the message is shown (never include a secret in it).
+
+    :param ctx: the plugin's own context.
+    :param account: the account's name in the manifest (``[tool.comptoir.scopes.accounts.<name>]``).
+    :param shop_url: the shop's public base URL, without a trailing slash.
+    :returns: merchant-readable lines saying what was set up (may be empty).
+    """

@@ -6,7 +6,7 @@ from typing import Any
 from comptoir.kernel.hookspecs.markers import spec
 from comptoir.kernel.money import Money
 from comptoir.kernel.types import (
-    CartView, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult, PaymentStatusUpdate, WebhookRequest,
+    CartView, PaymentMethod, PaymentPage, PaymentRef, PaymentRequest, PaymentResult, PaymentStatusUpdate, WebhookRequest,
 )
 
 
@@ -85,4 +85,22 @@ def payment_charge_stored_method(ctx: Any, customer_ref: str, amount: Money, ide
     """Charge a customer's stored method or mandate (subscriptions, recurring orders).
 
     Targeted at the plugin holding the mandate; idempotent on ``idempotency_key``.
+    """
+
+
+@spec("targeted", timeout_ms=2000)
+def payment_page(ctx: Any, payment: PaymentRef, order_number: str, return_url: str) -> PaymentPage | None:
+    """The shopper-facing part of a payment still ``pending`` after checkout.
+
+    Targeted: called on the plugin that authorized ``payment`` when the storefront shows
+    the order to its shopper, as long as the payment is pending. Return the provider's
+    card form (e.g. its JavaScript element bound to the payment's client secret) or an
+    approve button; the provider confirms the payment with the shopper's browser and
+    reports it by webhook (``payment_webhook``). Only trusted plugins' pages are shown.
+
+    :param ctx: the plugin's own context.
+    :param payment: the pending payment (method, provider reference, amount).
+    :param order_number: the order's number, to show or to put in metadata.
+    :param return_url: where the provider should send the shopper back (the order page).
+    :returns: a :class:`PaymentPage`, or None when the shopper has nothing to do.
     """
