@@ -201,6 +201,9 @@ class Mention:
     kind: Literal["mention", "reply", "review"] = "mention"
     rating: int | None = None
     author_email: str = ""
+    # since hook API 1.2; appended so plugins built for 1.0 construct Mentions unchanged
+    author_name: str = ""  # display name, when the network gives one
+    author_followers: int | None = None  # audience of the author, when the network gives it
 
 
 @dataclass(frozen=True, slots=True)

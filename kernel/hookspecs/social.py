@@ -24,6 +24,14 @@ def social_publish(ctx: Any, network: str, post: SocialPost) -> PublishedPost:
 def social_collect_mentions(ctx: Any, since: str) -> list[Mention]:
     """Mentions, replies and reviews since an ISO 8601 instant. Collect-all.
 
-    The kernel attaches each to a customer record (by e-mail or handle) and keeps them
-    unique by (network, remote_id).
+    :param since: the latest ``at`` the kernel stored from this plugin (empty on the
+        first collection); answer what is at or after it. Repeats are harmless.
+    :returns: :class:`Mention` items. ``at`` is ISO 8601 with an offset; ``rating`` is
+        1-5 when the network has stars; ``author_email``, ``author_name`` and
+        ``author_followers`` (API 1.2) are filled when the network gives them.
+
+    The kernel stores them (``kernel/services/mentions.py``), unique by
+    (network, remote_id): an edited review with the same id updates the stored one. It
+    attaches each to a customer record: by ``author_email``, else by a handle the
+    merchant recorded on the customer. A failing plugin is journaled and skipped.
     """

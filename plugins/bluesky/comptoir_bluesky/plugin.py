@@ -10,7 +10,9 @@
   posts: a post with ``scheduled_at`` in the future is refused, so the kernel's
   scheduler publishes it at the time;
 - mentions: ``app.bsky.notification.listNotifications`` (``cursor`` paging) keeping
-  reasons ``mention`` and ``reply``.
+  reasons ``mention`` and ``reply``; the authors' ``followersCount`` comes from
+  ``app.bsky.actor.getProfiles`` (25 actors a call; notifications carry a basic
+  profile without it). A profile lookup that fails leaves the count unknown.
 """
 from __future__ import annotations
 
@@ -116,10 +118,23 @@ def social_publish(ctx: Any, network: str, post: SocialPost) -> PublishedPost:
                          url=f"https://bsky.app/profile/{session['handle']}/post/{rkey}")
 
 
-@hookimpl
-def social_collect_mentions(ctx: Any, since: str) -> list[Mention]:
-    floor = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else datetime.min.replace(tzinfo=timezone.utc)
-    out: list[Mention] = []
+def _followers(ctx: Any, dids: list[str]) -> dict[str, int]:
+    """``followersCount`` per DID; an actor the PDS does not return stays unknown."""
+    counts: dict[str, int] = {}
+    for i in range(0, len(dids), 25):  # getProfiles takes at most 25 actors
+        try:
+            body = _xrpc(ctx, "GET", "app.bsky.actor.getProfiles", params=[("actors", d) for d in dids[i:i + 25]])
+        except BlueskyError as exc:  # the mentions matter more than the audience figures
+            ctx.log.warning("Bluesky profiles not read: %s", exc)
+            continue
+        for profile in body.get("profiles", []):
+            if isinstance(profile.get("followersCount"), int):
+                counts[str(profile.get("did"))] = profile["followersCount"]
+    return counts
+
+
+def _collect(ctx: Any, floor: datetime) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     cursor = ""
     for _ in range(20):
         params = {"limit": "50", **({"cursor": cursor} if cursor else {})}
@@ -127,15 +142,28 @@ def social_collect_mentions(ctx: Any, since: str) -> list[Mention]:
         for n in page.get("notifications", []):
             at = datetime.fromisoformat(str(n["indexedAt"]).replace("Z", "+00:00"))
             if at < floor:
-                return out
-            if n.get("reason") not in ("mention", "reply"):
-                continue
-            rkey = str(n["uri"]).rsplit("/", 1)[1]
-            out.append(Mention(network="bluesky", remote_id=str(n["uri"]), author_handle="@" + n["author"]["handle"],
-                               text=str((n.get("record") or {}).get("text") or ""), at=at.isoformat(),
-                               url=f"https://bsky.app/profile/{n['author']['handle']}/post/{rkey}",
-                               kind="reply" if n["reason"] == "reply" else "mention"))
+                return found
+            if n.get("reason") in ("mention", "reply"):
+                found.append({**n, "_at": at})
         cursor = str(page.get("cursor") or "")
         if not cursor:
             break
+    return found
+
+
+@hookimpl
+def social_collect_mentions(ctx: Any, since: str) -> list[Mention]:
+    floor = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else datetime.min.replace(tzinfo=timezone.utc)
+    found = _collect(ctx, floor)
+    followers = _followers(ctx, sorted({str(n["author"].get("did") or "") for n in found} - {""}))
+    out: list[Mention] = []
+    for n in found:
+        author = n["author"]
+        rkey = str(n["uri"]).rsplit("/", 1)[1]
+        out.append(Mention(network="bluesky", remote_id=str(n["uri"]), author_handle="@" + author["handle"],
+                           text=str((n.get("record") or {}).get("text") or ""), at=n["_at"].isoformat(),
+                           url=f"https://bsky.app/profile/{author['handle']}/post/{rkey}",
+                           kind="reply" if n["reason"] == "reply" else "mention",
+                           author_name=str(author.get("displayName") or ""),
+                           author_followers=followers.get(str(author.get("did") or ""))))
     return out

@@ -24,13 +24,19 @@ class FakeBluesky(ProtocolServer):
         self.blobs: dict[str, bytes] = {}
         self.records: dict[str, dict[str, Any]] = {}
         self.notifications: list[dict[str, Any]] = []  # newest first
+        self.profiles: dict[str, dict[str, Any]] = {}  # by DID: what getProfiles answers
+        self.profiles_down = False  # getProfiles answers 502 (an AppView outage)
         self.requests: list[dict[str, Any]] = []
         self._rkeys = itertools.count(1)
 
-    def notify(self, handle: str, reason: str, text: str, at: datetime) -> str:
-        uri = f"at://did:plc:{hashlib.sha1(handle.encode()).hexdigest()[:24]}/app.bsky.feed.post/3k{next(self._rkeys)}"
+    def notify(self, handle: str, reason: str, text: str, at: datetime, *, display_name: str = "",
+               followers: int = 0) -> str:
+        did = f"did:plc:{hashlib.sha1(handle.encode()).hexdigest()[:24]}"
+        uri = f"at://{did}/app.bsky.feed.post/3k{next(self._rkeys)}"
+        author = {"did": did, "handle": handle, **({"displayName": display_name} if display_name else {})}
+        self.profiles[did] = {**author, "followersCount": followers, "followsCount": 10, "postsCount": 40}
         self.notifications.insert(0, {"uri": uri, "cid": "bafyrei" + secrets.token_hex(8), "reason": reason,
-                                      "author": {"did": "did:plc:x", "handle": handle},
+                                      "author": author,
                                       "record": {"$type": "app.bsky.feed.post", "text": text},
                                       "indexedAt": at.isoformat().replace("+00:00", "Z"), "isRead": False})
         return uri
@@ -76,6 +82,13 @@ class FakeBluesky(ProtocolServer):
             uri = f"at://{DID}/app.bsky.feed.post/3kx{next(self._rkeys)}"
             self.records[uri] = record
             return self._json(200, {"uri": uri, "cid": "bafyrei" + secrets.token_hex(8)})
+        if path == "/xrpc/app.bsky.actor.getProfiles":
+            if self.profiles_down:
+                return self._json(502, {"error": "UpstreamFailure", "message": "Upstream Failure"})
+            actors = parse_qs(split.query).get("actors", [])
+            if not actors or len(actors) > 25:
+                return self._json(400, {"error": "InvalidRequest", "message": "actors must have 1-25 items"})
+            return self._json(200, {"profiles": [self.profiles[a] for a in actors if a in self.profiles]})
         if path == "/xrpc/app.bsky.notification.listNotifications":
             q = parse_qs(split.query)
             start = int(q.get("cursor", ["0"])[0])

@@ -62,8 +62,26 @@ def test_mentions_and_replies_across_pages(kernel: Any, fake: FakeBluesky) -> No
     fake.notify("old.bsky.social", "mention", "old", now - timedelta(days=9))
     for i in range(60):
         fake.notify(f"fan{i}.bsky.social", "mention" if i % 2 else "like", f"@atelier #{i}", now - timedelta(minutes=60 - i))
-    reply = fake.notify("lea.bsky.social", "reply", "Back in stock?", now)
+    reply = fake.notify("lea.bsky.social", "reply", "Back in stock?", now, display_name="Léa", followers=8200)
     got = kernel.host.call("social_collect_mentions", since=(now - timedelta(days=1)).isoformat())
     assert len(got) == 31 and got[0].remote_id == reply and got[0].kind == "reply"
     assert got[0].author_handle == "@lea.bsky.social" and got[1].text == "@atelier #59"
     assert all(m.kind in ("mention", "reply") for m in got)
+    assert (got[0].author_name, got[0].author_followers, got[1].author_name, got[1].author_followers) == \
+        ("Léa", 8200, "", 0)
+    profiles = [r for r in fake.requests if r["path"] == "/xrpc/app.bsky.actor.getProfiles"]
+    assert len(profiles) == 2 and profiles[0]["query"].count("actors=") == 25  # 31 authors, 25 a call
+
+
+def test_follower_counts_are_optional(kernel: Any, fake: FakeBluesky) -> None:
+    """A profile the PDS does not return, or a failing getProfiles, leaves the audience
+    unknown; the mentions still come."""
+    fake.notify("fan.bsky.social", "mention", "@atelier hi", datetime.now(timezone.utc), followers=90)
+    fake.notify("new.bsky.social", "mention", "@atelier hello", datetime.now(timezone.utc))
+    del fake.profiles[next(d for d, p in fake.profiles.items() if p["handle"] == "new.bsky.social")]
+    got = kernel.host.call("social_collect_mentions", since="")
+    assert [(m.author_handle, m.author_followers) for m in got] == [("@new.bsky.social", None),
+                                                                    ("@fan.bsky.social", 90)]
+    fake.profiles_down = True
+    got = kernel.host.call("social_collect_mentions", since="")
+    assert [m.author_followers for m in got] == [None, None]

@@ -52,11 +52,13 @@ def social_collect_mentions(ctx: Any, since: str) -> list[Mention]:
             updated = _when(str(review.get("updateTime") or review["createTime"]))
             if updated < floor:
                 return out
+            name = str((review.get("reviewer") or {}).get("displayName") or "")
+            # Google gives no handle: the display name is what the merchant can match on
             out.append(Mention(network="google", remote_id=str(review["reviewId"]),
-                               author_handle=str((review.get("reviewer") or {}).get("displayName") or "Google user"),
+                               author_handle=name or "Google user",
                                text=str(review.get("comment") or ""), at=updated.isoformat(), kind="review",
                                rating=STARS.get(str(review.get("starRating"))),
-                               url=str(ctx.setting("reviews_url") or "")))
+                               url=str(ctx.setting("reviews_url") or ""), author_name=name))
         token = str(body.get("nextPageToken") or "")
         if not token:
             break

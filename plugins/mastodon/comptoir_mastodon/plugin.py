@@ -8,7 +8,8 @@
   instance holds it: it answers a ScheduledStatus). ``Idempotency-Key`` makes a retry
   of the same post within an hour return the first status instead of a duplicate.
 - mentions: ``GET /api/v1/notifications?types[]=mention`` page by page (``max_id``)
-  until older than ``since``; replies are mentions whose status answers another.
+  until older than ``since``; replies are mentions whose status answers another. The
+  notification's account gives the author's ``display_name`` and ``followers_count``.
 """
 from __future__ import annotations
 
@@ -128,10 +129,14 @@ def social_collect_mentions(ctx: Any, since: str) -> list[Mention]:
             if at < floor:
                 return out
             status = n.get("status") or {}
+            account = n["account"]
+            followers = account.get("followers_count")
             out.append(Mention(network="mastodon", remote_id=str(status.get("id") or n["id"]),
-                               author_handle=_handle(n["account"], base),
+                               author_handle=_handle(account, base),
                                text=_plain(str(status.get("content") or "")),
                                url=str(status.get("url") or ""), at=at.isoformat(),
-                               kind="reply" if status.get("in_reply_to_id") else "mention"))
+                               kind="reply" if status.get("in_reply_to_id") else "mention",
+                               author_name=str(account.get("display_name") or ""),
+                               author_followers=followers if isinstance(followers, int) else None))
         params = [("types[]", "mention"), ("limit", "40"), ("max_id", str(page[-1]["id"]))]
     return out

@@ -33,14 +33,16 @@ class FakeMastodon(ProtocolServer):
     def _id(self) -> str:
         return str(next(self._ids))
 
-    def mention(self, acct: str, html: str, at: datetime, *, reply_to: str | None = None, kind: str = "mention") -> str:
+    def mention(self, acct: str, html: str, at: datetime, *, reply_to: str | None = None, kind: str = "mention",
+                display_name: str = "", followers: int = 0) -> str:
         """Someone mentions the shop (test helper); returns the status id."""
         sid = self._id()
         status = {"id": sid, "created_at": at.isoformat().replace("+00:00", "Z"), "content": html,
                   "in_reply_to_id": reply_to, "url": f"{self.url}/@{acct.split('@')[0]}/{sid}"}
+        account = {"id": "1", "acct": acct, "username": acct.split("@")[0], "display_name": display_name,
+                   "followers_count": followers, "following_count": 3, "statuses_count": 12}
         self.notifications.insert(0, {"id": self._id(), "type": kind, "created_at": status["created_at"],
-                                      "account": {"id": "1", "acct": acct, "username": acct.split("@")[0]},
-                                      "status": status})
+                                      "account": account, "status": status})
         return sid
 
     @staticmethod

@@ -55,12 +55,14 @@ def test_collect_mentions_and_replies_across_pages(kernel: Any, fake: FakeMastod
     for i in range(45):
         fake.mention(f"fan{i}@mastodon.social", f"<p>I love <span class=\"h-card\">@shop</span> #{i}</p>",
                      now - timedelta(hours=45 - i))
-    reply = fake.mention("lea", "<p>@shop when is the mug back in stock&#39;?</p>", now, reply_to="42")
+    reply = fake.mention("lea", "<p>@shop when is the mug back in stock&#39;?</p>", now, reply_to="42",
+                         display_name="Léa", followers=12400)
     fake.notifications.insert(0, {**fake.notifications[0], "id": "999999999999999999", "type": "favourite"})
     got = kernel.host.call("social_collect_mentions", since=(now - timedelta(days=3)).isoformat())
     assert len(got) == 46 and got[0].remote_id == reply
     assert got[0].kind == "reply" and got[0].author_handle == f"@lea@127.0.0.1:{fake.port}"
     assert got[0].text == "@shop when is the mug back in stock'?"
+    assert (got[0].author_name, got[0].author_followers, got[1].author_followers) == ("Léa", 12400, 0)
     assert got[1].author_handle == "@fan44@mastodon.social" and got[1].text == "I love @shop #44"
     pages = [r for r in fake.requests if r["path"] == "/api/v1/notifications"]
     assert len(pages) == 2 and "types%5B%5D=mention" in pages[0]["query"]
