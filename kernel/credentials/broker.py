@@ -26,7 +26,7 @@ from comptoir.kernel.credentials.redact import MASK, Redactor
 from comptoir.kernel.credentials.fastpath import Raw
 from comptoir.kernel.credentials.keyring import Envelope, row_aad
 from comptoir.kernel.credentials.store import CredentialStore
-from comptoir.kernel.errors import ComptoirError, ScopeDenied
+from comptoir.kernel.errors import ComptoirError, ScopeDenied, ValidationFailed
 
 SECRET_FIELD = {"api_key": "api_key", "basic": "password", "oauth2": "access_token"}
 DEFAULT_INJECT = {"api_key": "bearer", "basic": "basic", "oauth2": "bearer"}
@@ -250,6 +250,34 @@ class PluginCredentials:
         if not self._allowed(self._plugin, f"raw:{name}"):
             raise ScopeDenied(self._plugin, f"raw:{name}")
         return self._broker.credential(self._plugin, name, purpose="raw.read").value
+
+    def store_secret(self, name: str, value: str) -> int:
+        """Keep a secret the provider handed the plugin (e.g. the signing secret it returns
+        when the plugin registers a webhook endpoint) as the new version of account ``name``.
+
+        Narrow on purpose: only a single-value (``api_key``) account the manifest declares,
+        only with the ``account:<name>`` grant, and only the plugin's own account (created
+        when the admin has not yet). Audited with the plugin as actor; returns the version.
+        """
+        declared = self._declared.get(name)
+        if declared is None or not self._allowed(self._plugin, f"account:{name}"):
+            raise ScopeDenied(self._plugin, f"account:{name}")
+        if declared.kind != "api_key":
+            raise ValidationFailed(f"plugin {self._plugin!r} may store only api_key secrets; account {name!r} "
+                                   f"is {declared.kind}", field="account")
+        if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+            raise ValidationFailed(f"plugin {self._plugin!r}: the secret for account {name!r} must be "
+                                   "1 to 4096 characters", field="value")
+        store, actor = self._broker.store, f"plugin:{self._plugin}"
+        try:
+            account = store.account(self._plugin, name)
+        except CredentialNotFound:
+            account = store.create_account(self._plugin, name, kind="api_key", provider=declared.provider,
+                                           actor=actor)
+        if account.kind != "api_key":
+            raise ValidationFailed(f"account {name!r} of plugin {self._plugin!r} holds {account.kind} "
+                                   "credentials; connect it in the admin", field="account")
+        return store.put(self._plugin, name, "api_key", value, actor=actor)
 
     def __repr__(self) -> str:
         return f"<PluginCredentials plugin={self._plugin}>"
