@@ -38,7 +38,7 @@ def _kernel_tables() -> set[str]:
         domain.StockMove, domain.Customer, domain.CustomerAddress, domain.LoyaltyEntry, domain.Cart, domain.CartLine,
         domain.Order, domain.OrderLine, domain.OrderStatusChange, domain.CheckoutAttempt, domain.PaymentTransaction,
         domain.WebhookReceipt, domain.Shipment, domain.ReturnRequest, domain.OutboxEvent, domain.EventDelivery,
-        domain.PluginState)}
+        domain.PluginState, domain.SocialMention, domain.CustomerSocialHandle)}
 
 
 def count_rows(kernel: Kernel) -> dict[str, int]:

@@ -10,6 +10,7 @@ from comptoir.kernel.domain.events import EventDelivery, JournalEntry, KernelCou
 from comptoir.kernel.domain.orders import ORDER_STATUSES, TRANSITIONS, Order, OrderLine, OrderStatusChange
 from comptoir.kernel.domain.payments import CheckoutAttempt, PaymentTransaction, WebhookReceipt
 from comptoir.kernel.domain.shipments import ReturnRequest, Shipment
+from comptoir.kernel.domain.social import CustomerSocialHandle, SocialCursor, SocialMention
 from comptoir.kernel.domain.stock import Location, Reservation, StockLevel, StockMove
 
 metadata = SQLModel.metadata
@@ -19,5 +20,5 @@ __all__ = [
     "LoyaltyEntry", "EventDelivery", "JournalEntry", "KernelCounter", "OutboxEvent", "PluginState",
     "ORDER_STATUSES", "TRANSITIONS", "Order", "OrderLine", "OrderStatusChange", "CheckoutAttempt",
     "PaymentTransaction", "WebhookReceipt", "ReturnRequest", "Shipment", "Location", "Reservation",
-    "StockLevel", "StockMove", "metadata",
+    "StockLevel", "StockMove", "CustomerSocialHandle", "SocialCursor", "SocialMention", "metadata",
 ]

@@ -17,7 +17,7 @@ class Customer(SQLModel, table=True):
     marketing_consent: bool = False
     consent_at: datetime | None = ts_column()
     segment: str = Field(default="", max_length=40, index=True)  # RFM segment
-    social_handles: str = ""  # comma-separated network:handle pairs
+    social_handles: str = ""  # legacy, unused: migration 0008 moved it to customer_social_handles
     created_at: datetime = created_at()
 
 
