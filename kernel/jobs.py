@@ -136,8 +136,9 @@ def retry_dead(kernel: "Kernel", plugin: str | None = None) -> int:
 
 
 def maintenance(kernel: "Kernel") -> dict[str, int]:
-    """Periodic housekeeping: recover interrupted checkouts; forward plugin usage to the
-    marketplace for billing when the shop is connected to one."""
+    """Periodic housekeeping: recover interrupted checkouts; refresh tracking; collect
+    social mentions; forward plugin usage to the marketplace for billing when the shop
+    is connected to one."""
     from comptoir.kernel.services.checkout import recover_stale_attempts
 
     done = {"recovered_checkouts": recover_stale_attempts(kernel)}
@@ -157,6 +158,14 @@ def maintenance(kernel: "Kernel") -> dict[str, int]:
             pass
         except Exception:  # a carrier outage must not stop the other housekeeping
             log.warning("tracking refresh failed; will retry at the next round")
+    try:  # mentions and reviews: each plugin at most every mentions_every_s, across processes
+        from comptoir.kernel.services.mentions import collect_due
+
+        collected = collect_due(kernel)
+        if any(not p.skipped for p in collected.plugins):
+            done["mentions_new"] = collected.total("new")
+    except Exception:  # a network outage must not stop the other housekeeping
+        log.warning("mention collection failed; will retry at the next round", exc_info=True)
     try:
         from comptoir.kernel import billing_usage
     except ModuleNotFoundError:

@@ -29,6 +29,7 @@ class Settings:
     breaker_cooldown_s: float = 30.0
     reservation_ttl_s: int = 900
     plugin_dir: Path | None = None
+    mentions_every_s: int = 900  # scheduled social collections ask each plugin at most this often
 
     @property
     def sqlite_path(self) -> Path:
@@ -66,4 +67,5 @@ class Settings:
             journal_enabled=e.get("COMPTOIR_JOURNAL", "1") not in ("0", "false", "off"),
             hook_timeout_ms=int(e.get("COMPTOIR_HOOK_TIMEOUT_MS", "5000")),
             plugin_dir=Path(e["COMPTOIR_PLUGIN_DIR"]) if e.get("COMPTOIR_PLUGIN_DIR") else None,
+            mentions_every_s=int(e.get("COMPTOIR_MENTIONS_EVERY_S", "900")),
         )
