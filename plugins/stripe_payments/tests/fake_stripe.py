@@ -8,18 +8,35 @@ Stripe. Test payment methods follow Stripe's test-mode names (``pm_card_visa``,
 ``pm_card_chargeDeclined`` …); ``slow_next`` makes the next calls slow, ``fail_next`` makes the
 next calls fail with a retryable 500. Every created or changed intent appends the
 event Stripe would send to ``events``.
+
+The browser side is Stripe's too: the fake serves Stripe.js at ``/v3/`` (see
+``fake_stripe_js``), which confirms an intent with the account's publishable key
+(``key=pk_…`` in the form body, no Authorization header) and the intent's
+``client_secret``; card numbers decide the outcome as in Stripe's test mode
+(``CARD_NUMBERS``), and 4000002500003155 asks for 3-D Secure on the test page at
+``/3ds/<token>``. Events go to the endpoints registered with ``/v1/webhook_endpoints``,
+signed with each endpoint's secret, from a background thread with retries (see
+``fake_stripe_webhooks``); ``deliveries`` lists every attempt.
 """
 from __future__ import annotations
 
+import hmac
 import itertools
 import json
+import re
+import secrets
 import threading
 import time
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from plugins.stripe_payments.tests.fake_stripe_js import challenge_done, challenge_page, stripe_js
+from plugins.stripe_payments.tests.fake_stripe_webhooks import WebhookEndpoints, WebhookSender
 
 SECRET_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
+PUBLISHABLE_KEY = "pk_test_TYooMQauvdEDq54NiTphI7jx"  # the pair of SECRET_KEY, as in Stripe's docs
 DECLINES = {
     "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
     "pm_card_chargeDeclinedInsufficientFunds": ("card_declined", "insufficient_funds",
@@ -27,6 +44,22 @@ DECLINES = {
     "pm_card_chargeDeclinedExpiredCard": ("expired_card", "expired_card", "Your card has expired."),
 }
 GOOD_IBANS = {"DE89370400440532013000", "FR1420041010050500013M02606"}
+# Stripe's test card numbers → the test payment method that behaves the same
+# (https://stripe.com/docs/testing). Any other valid number is a real card: declined in test mode.
+CARD_NUMBERS = {
+    "4242424242424242": "pm_card_visa",
+    "5555555555554444": "pm_card_mastercard",
+    "4000000000000002": "pm_card_chargeDeclined",
+    "4000000000009995": "pm_card_chargeDeclinedInsufficientFunds",
+    "4000000000000069": "pm_card_chargeDeclinedExpiredCard",
+    "4000002500003155": "pm_card_authenticationRequired",
+}
+LIVE_CARD = ("card_declined", "test_mode_live_card",
+             "Your card was declined. Your request was in test mode, but used a non test card.")
+# What a publishable key may see of a PaymentIntent (no metadata, no customer), as at Stripe.
+PUBLIC_FIELDS = ("id", "object", "amount", "currency", "status", "client_secret", "capture_method",
+                 "payment_method", "payment_method_types", "last_payment_error", "next_action", "description",
+                 "created", "livemode", "canceled_at", "cancellation_reason")
 
 
 def decode(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -48,6 +81,15 @@ def decode(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return out
 
 
+def luhn(number: str) -> bool:
+    """The card number checksum every card network uses."""
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
 class StripeError(Exception):
     def __init__(self, status: int, body: dict[str, Any]) -> None:
         self.status, self.body = status, body
@@ -60,8 +102,9 @@ def _err(status: int, kind: str, message: str, **extra: Any) -> StripeError:
 class FakeStripe:
     """Start with ``start()``; point the plugin's ``api_base`` at ``url``."""
 
-    def __init__(self, secret_key: str = SECRET_KEY) -> None:
+    def __init__(self, secret_key: str = SECRET_KEY, publishable_key: str = PUBLISHABLE_KEY) -> None:
         self.secret_key = secret_key
+        self.publishable_key = publishable_key
         self.objects: dict[str, dict[str, Any]] = {}
         self.idem: dict[str, tuple[str, int, bytes]] = {}
         self.requests: list[dict[str, Any]] = []
@@ -72,6 +115,15 @@ class FakeStripe:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.sender = WebhookSender()
+        self.webhooks = WebhookEndpoints(self._id, self.sender)
+        self.card_behaviour: dict[str, str] = {}  # payment method made from a card number → test method
+        self.challenges: dict[str, tuple[str, str]] = {}  # 3-D Secure token → (intent id, return_url)
+
+    @property
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook delivery attempt (endpoint, event, type, attempt, status)."""
+        return self.sender.deliveries
 
     # ---- plumbing ---------------------------------------------------------------
     @property
@@ -94,23 +146,27 @@ class FakeStripe:
                 raw = self.rfile.read(length) if length else b""
                 status, body, headers = fake.handle(self.command, self.path, dict(self.headers), raw)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                headers = {"Content-Type": "application/json", **headers}
+                if not headers["Content-Type"].startswith("text/html"):
+                    headers["Access-Control-Allow-Origin"] = "*"  # Stripe.js calls from the shop's origin
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_DELETE = _serve
+            do_GET = do_POST = do_DELETE = do_OPTIONS = _serve
 
             def log_message(self, *args: Any) -> None:
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.sender.start()
         return self
 
     def stop(self) -> None:
+        self.sender.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -119,14 +175,25 @@ class FakeStripe:
         return f"{prefix}_{next(self._ids):06d}FAKE"
 
     def _event(self, kind: str, obj: dict[str, Any]) -> None:
-        self.events.append({"id": self._id("evt"), "object": "event", "type": kind, "created": int(time.time()),
-                            "livemode": False, "data": {"object": json.loads(json.dumps(obj))}})
+        event = {"id": self._id("evt"), "object": "event", "type": kind, "created": int(time.time()),
+                 "livemode": False, "api_version": "2024-06-20", "data": {"object": json.loads(json.dumps(obj))}}
+        self.events.append(event)
+        self.webhooks.publish(event)
 
     # ---- request handling ---------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, dict[str, str]]:
         h = {k.lower(): v for k, v in headers.items()}
         split = urlsplit(target)
         self.requests.append({"method": method, "path": split.path, "headers": h, "body": raw})
+        if method == "OPTIONS":  # CORS preflight of a browser call
+            return 204, b"", {"Access-Control-Allow-Methods": "GET, POST, DELETE",
+                              "Access-Control-Allow-Headers": "Content-Type, Stripe-Version", "Access-Control-Max-Age": "600"}
+        if not split.path.startswith("/v1/"):
+            return self.browser(method, split.path, raw)
+        if "authorization" not in h and method in ("GET", "POST"):
+            given = dict(parse_qsl(raw.decode() if method == "POST" else split.query, keep_blank_values=True))
+            if given.get("key", "").startswith("pk_"):
+                return self.publishable(method, split.path, h, raw if method == "POST" else split.query.encode())
         if h.get("authorization") != f"Bearer {self.secret_key}":
             given = h.get("authorization", "").removeprefix("Bearer ")
             return self._json(401, {"error": {"type": "invalid_request_error",
@@ -163,6 +230,76 @@ class FakeStripe:
             if method == "POST" and key:
                 self.idem[key] = (f"{split.path}?{json.dumps(params, sort_keys=True)}", status, body)
             return status, body, {"Request-Id": self._id("req")}
+
+    def publishable(self, method: str, path: str, h: dict[str, str], raw: bytes) -> tuple[int, bytes, dict[str, str]]:
+        """A call from Stripe.js: the publishable key in the form, and only what a browser
+        may do (confirm or read one intent, with its client_secret; make a card method)."""
+        if method == "POST" and not h.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return self._json(400, {"error": {"type": "invalid_request_error",
+                                              "message": "Stripe expects form-encoded request bodies"}})
+        params = decode(parse_qsl(raw.decode(), keep_blank_values=True))
+        key, secret = str(params.pop("key", "")), str(params.pop("client_secret", ""))
+        if key != self.publishable_key:
+            return self._json(401, {"error": {"type": "invalid_request_error",
+                                              "message": f"Invalid API Key provided: {key[:8]}****"}})
+        parts = path.strip("/").split("/")[1:]
+        with self._lock:
+            try:
+                if parts == ["payment_methods"] and method == "POST":
+                    return self._json(200, self.card_method(params.get("card") or {}))
+                read = len(parts) == 2 and method == "GET"
+                confirm = len(parts) == 3 and parts[2] == "confirm" and method == "POST"
+                if parts[:1] != ["payment_intents"] or not (read or confirm) or parts[1] == "search":
+                    raise _err(403, "invalid_request_error", "This API call cannot be made with a publishable API "
+                               "key. Please use a secret API key.")
+                pi = self._get(parts[1], "payment_intent")
+                if not hmac.compare_digest(secret.encode(), str(pi["client_secret"]).encode()):
+                    raise _err(400, "invalid_request_error", "The client_secret provided does not match the "
+                               "client_secret associated with the PaymentIntent.", param="client_secret")
+                return self._json(200, self._public(pi if read else self.confirm(pi, params)))
+            except StripeError as exc:
+                error = dict(exc.body["error"])
+                if "payment_intent" in error:
+                    error["payment_intent"] = self._public(error["payment_intent"])
+                return self._json(exc.status, {"error": error})
+
+    @staticmethod
+    def _public(pi: dict[str, Any]) -> dict[str, Any]:
+        return {k: pi.get(k) for k in PUBLIC_FIELDS}
+
+    def browser(self, method: str, path: str, raw: bytes) -> tuple[int, bytes, dict[str, str]]:
+        """Stripe.js (``/v3/``) and the 3-D Secure test page (``/3ds/<token>``)."""
+        if path in ("/v3", "/v3/") and method == "GET":
+            return 200, stripe_js(self.url), {"Content-Type": "application/javascript; charset=utf-8"}
+        html = {"Content-Type": "text/html; charset=utf-8"}
+        token = path[len("/3ds/"):] if path.startswith("/3ds/") else ""
+        with self._lock:
+            found = self.challenges.get(token)
+            if found is None:
+                return 404, b"<!doctype html><p>No such authentication.</p>", html
+            pi = self._get(found[0], "payment_intent")
+            if method == "GET":
+                return 200, challenge_page(pi["amount"], pi["currency"]), html
+            outcome = dict(parse_qsl(raw.decode())).get("outcome")
+            del self.challenges[token]  # one answer per challenge
+            if pi["status"] == "requires_action":
+                if outcome == "complete":
+                    self._authorized(pi)
+                else:
+                    pi["status"], pi["next_action"] = "requires_payment_method", None
+                    pi["last_payment_error"] = {
+                        "type": "invalid_request_error", "code": "payment_intent_authentication_failure",
+                        "message": "The provided PaymentMethod has failed authentication. You can provide "
+                                   "payment_method_data or a new PaymentMethod to attempt to fulfill this "
+                                   "PaymentIntent again."}
+                    self._event("payment_intent.payment_failed", pi)
+            back = found[1]
+            if back:
+                status = "succeeded" if pi["status"] in ("succeeded", "requires_capture") else "failed"
+                back += ("&" if "?" in back else "?") + urlencode({
+                    "payment_intent": pi["id"], "payment_intent_client_secret": pi["client_secret"],
+                    "redirect_status": status})
+            return 200, challenge_done(back), html
 
     @staticmethod
     def _json(status: int, obj: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
@@ -208,6 +345,16 @@ class FakeStripe:
             return self.payment_method(parts[1])
         if parts == ["setup_intents"] and method == "POST":
             return self.setup_intent(p)
+        if parts == ["payment_methods"] and method == "POST":
+            return self.card_method(p.get("card") or {})
+        if parts == ["webhook_endpoints"]:
+            return self.webhooks.create(p, _err) if method == "POST" else self.webhooks.list(p)
+        if len(parts) == 2 and parts[0] == "webhook_endpoints":
+            if method == "DELETE":
+                return self.webhooks.delete(parts[1], _err)
+            if method == "POST":
+                return self.webhooks.update(parts[1], p, _err)
+            return self.webhooks.get(parts[1], _err)
         raise _err(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path})")
 
     # ---- objects ------------------------------------------------------------------
@@ -220,6 +367,34 @@ class FakeStripe:
             kind = "sepa_debit" if pm_id.startswith("pm_sepa") else "card"
             self.objects[pm_id] = {"id": pm_id, "object": "payment_method", "type": kind, "customer": None}
         return self.objects[pm_id]
+
+    def card_method(self, card: dict[str, Any]) -> dict[str, Any]:
+        """A card PaymentMethod from raw card details (what Stripe.js sends), checked like Stripe."""
+        number = re.sub(r"\D", "", str(card.get("number", "")))
+        if len(number) < 13 or not luhn(number):
+            raise _err(402, "card_error", "Your card number is incorrect.", code="incorrect_number", param="number")
+        try:
+            month, year = int(card.get("exp_month", "")), int(card.get("exp_year", ""))
+        except ValueError:
+            raise _err(402, "card_error", "Your card's expiration month is invalid.", code="invalid_expiry_month",
+                       param="exp_month") from None
+        year += 2000 if year < 100 else 0
+        if not 1 <= month <= 12:
+            raise _err(402, "card_error", "Your card's expiration month is invalid.", code="invalid_expiry_month",
+                       param="exp_month")
+        today = date.today()
+        if (year, month) < (today.year, today.month):
+            raise _err(402, "card_error", "Your card's expiration year is invalid.", code="invalid_expiry_year",
+                       param="exp_year")
+        if not re.fullmatch(r"\d{3,4}", str(card.get("cvc", ""))):
+            raise _err(402, "card_error", "Your card's security code is invalid.", code="invalid_cvc", param="cvc")
+        brand = "visa" if number.startswith("4") else "mastercard" if number[:2] in ("51", "52", "53", "54", "55") \
+            else "unknown"
+        pm = {"id": self._id("pm"), "object": "payment_method", "type": "card", "customer": None,
+              "card": {"brand": brand, "last4": number[-4:], "exp_month": month, "exp_year": year, "funding": "credit"}}
+        self.objects[pm["id"]] = pm
+        self.card_behaviour[pm["id"]] = CARD_NUMBERS.get(number, "live_card")
+        return pm
 
     def create_intent(self, p: dict[str, Any]) -> dict[str, Any]:
         for field in ("amount", "currency"):
@@ -237,7 +412,8 @@ class FakeStripe:
               "amount_received": 0, "customer": p.get("customer"), "description": p.get("description"),
               "metadata": p.get("metadata", {}), "payment_method": None,
               "payment_method_types": p.get("payment_method_types", ["card"]), "last_payment_error": None,
-              "next_action": None, "latest_charge": None, "created": int(time.time())}
+              "next_action": None, "latest_charge": None, "created": int(time.time()), "livemode": False}
+        pi["client_secret"] = f"{pi['id']}_secret_{secrets.token_urlsafe(18).replace('_', 'x')}"
         self.objects[pi["id"]] = pi
         self._event("payment_intent.created", pi)
         if p.get("payment_method"):
@@ -251,6 +427,8 @@ class FakeStripe:
             raise _err(400, "invalid_request_error", "This PaymentIntent's status is "
                        f"{pi['status']}, it cannot be confirmed.", code="payment_intent_unexpected_state",
                        payment_intent=pi)
+        if (p.get("payment_method_data") or {}).get("type") == "card" and not p.get("payment_method"):
+            p = {**p, "payment_method": self.card_method(p["payment_method_data"].get("card") or {})["id"]}
         pm_id = p.get("payment_method") or pi["payment_method"]
         if not pm_id:
             raise _err(400, "invalid_request_error", "You must provide a payment_method to confirm.",
@@ -267,21 +445,30 @@ class FakeStripe:
             pi["status"] = "processing"
             self._event("payment_intent.processing", pi)
             return pi
-        if pm_id in DECLINES:
-            code, decline, message = DECLINES[pm_id]
+        behaves = self.card_behaviour.get(pm_id, pm_id)
+        if behaves in DECLINES or behaves == "live_card":
+            code, decline, message = DECLINES[behaves] if behaves in DECLINES else LIVE_CARD
             pi["status"] = "requires_payment_method"
             pi["last_payment_error"] = {"type": "card_error", "code": code, "decline_code": decline,
                                         "message": message}
             self._event("payment_intent.payment_failed", pi)
             raise _err(402, "card_error", message, code=code, decline_code=decline, payment_intent=pi)
-        if pm_id == "pm_card_authenticationRequired":
+        if behaves == "pm_card_authenticationRequired":
             if p.get("off_session") == "true":
                 pi["status"] = "requires_payment_method"
                 raise _err(402, "card_error", "Your card was declined. This transaction requires authentication.",
                            code="authentication_required", decline_code="authentication_required", payment_intent=pi)
             pi["status"] = "requires_action"
-            pi["next_action"] = {"type": "redirect_to_url", "redirect_to_url": {
-                "url": f"https://hooks.stripe.com/3d_secure_2/hosted?pi={pi['id']}", "return_url": p.get("return_url")}}
+            token = secrets.token_urlsafe(12)
+            self.challenges[token] = (pi["id"], str(p.get("return_url") or ""))
+            url = f"{self.url}/3ds/{token}"
+            if p.get("use_stripe_sdk") == "true":  # Stripe.js shows the challenge itself, in a modal
+                pi["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {
+                    "type": "three_d_secure_redirect", "stripe_js": url}}
+            else:
+                pi["next_action"] = {"type": "redirect_to_url", "redirect_to_url": {
+                    "url": url, "return_url": p.get("return_url")}}
+            self._event("payment_intent.requires_action", pi)
             return pi
         return self._authorized(pi)
 

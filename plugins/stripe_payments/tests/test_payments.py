@@ -96,9 +96,15 @@ def test_decline_is_an_answer_with_the_bank_reason(kernel: Any, pm: str, message
     assert result.provider_reference.startswith("pi_")
 
 
-def test_three_d_secure_gives_the_redirect(kernel: Any) -> None:
+def test_three_d_secure_gives_the_redirect(kernel: Any, fake: FakeStripe) -> None:
     result = authorize(kernel, pm="pm_card_authenticationRequired")
-    assert result.status == "pending" and result.next_action_url.startswith("https://hooks.stripe.com/3d_secure")
+    assert result.status == "pending" and result.next_action_url.startswith(f"{fake.url}/3ds/")
+    import httpx
+
+    assert "test-source-authorize-3ds" in httpx.get(result.next_action_url).text  # Stripe's test page
+    assert "Authentication done" in httpx.post(result.next_action_url, data={"outcome": "complete"}).text
+    assert fake.objects[result.provider_reference]["status"] == "requires_capture"
+    assert httpx.get(result.next_action_url).status_code == 404  # one answer per challenge
 
 
 def test_timeout_is_retried_with_the_same_key(kernel: Any, fake: FakeStripe) -> None:
