@@ -371,3 +371,48 @@ def test_migration_moves_the_legacy_handles(tmp_path: Path) -> None:
         assert [tuple(r) for r in rows] == [(1, "mastodon", "lea@piaille.fr"), (1, "bluesky", "lea.bsky.social")]
     finally:
         engine.dispose()
+
+
+# ---- the command line ----------------------------------------------------------------
+def _cli(monkeypatch: pytest.MonkeyPatch, kernel: Kernel | None, args: list[str], tmp_path: Path) -> int:
+    from comptoir.kernel.cli import base, main
+
+    monkeypatch.setenv("COMPTOIR_HOME", str(tmp_path / "cli-home"))
+    monkeypatch.delenv("COMPTOIR_DATABASE_URL", raising=False)
+    if kernel is not None:  # the command runs on this prepared shop (and closes it, as it would its own)
+        monkeypatch.setattr(base, "open_kernel", lambda **kw: kernel)
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_cli_collect_prints_counts_and_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli(monkeypatch, None, ["social", "collect"], tmp_path) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no enabled plugin collects mentions") and len(err.strip().splitlines()) == 1
+
+    k = build_test_kernel(tmp_path / "shop", demo=False)
+    bad = Collector([])
+    bad.fail = True
+    _with_collector(k, Collector([_mention(1), _mention(2, kind="review", rating=5)]), "good-collector")
+    _with_collector(k, bad, "bad-collector")
+    assert _cli(monkeypatch, k, ["social", "collect"], tmp_path) == 1
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("good", "bad"))}
+    assert lines["good-collector"][1:] == ["2", "2", "0", "0", "0", "ok"]
+    assert " ".join(lines["bad-collector"][1:]) == ("0 0 0 0 0 failed: plugin 'bad-collector' failed in "
+                                                    "social_collect_mentions: network down")
+    assert "2 new, 0 updated, 0 linked to customers; 1 plugin(s) failed" in out
+
+
+def test_cli_lists_mentions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    k = build_test_kernel(tmp_path / "shop", demo=False)
+    _with_collector(k, Collector([_mention(1, text="Lovely\nmug"), _mention(2, kind="review", rating=4)]))
+    mentions.collect(k)
+    assert _cli(monkeypatch, k, ["social", "mentions", "--limit", "1"], tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "Lovely mug" in out and "1 of 2" in out and "★" not in out
