@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from sqlalchemy import case, func, select
 
-from comptoir.kernel.domain import Customer, Order, OrderLine, Product, Shipment, StockLevel, Variant
+from comptoir.kernel.domain import Customer, Order, OrderLine, Product, Shipment, SocialMention, StockLevel, Variant
 from comptoir.kernel.domain.events import JournalEntry
 from comptoir.kernel.errors import ScopeDenied
 from comptoir.kernel.manifest import Manifest
@@ -119,6 +119,21 @@ class DataAccess:
             q = q.where(Shipment.created_at >= since)
         with self._session() as s:
             return [dict(r._mapping) for r in s.execute(q)]
+
+    def mentions(self, since: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Mentions, replies and reviews the kernel collected from the social plugins,
+        newest first: network, kind, author_handle, author_name, author_followers, text,
+        url, at, rating (1-5 or None), customer_id (None when no customer is known)."""
+        self.require("reviews:read")
+        m = SocialMention
+        q = (select(m.network, m.kind, m.author_handle, m.author_name, m.author_followers, m.text, m.url, m.at,
+                    m.rating, m.customer_id)
+             .order_by(m.at.desc(), m.id.desc()).limit(max(1, min(int(limit), 1000))))  # type: ignore[attr-defined,union-attr]
+        if since is not None:
+            q = q.where(m.at >= since)
+        with self._session() as s:
+            return [{**r._mapping, "at": r.at if r.at.tzinfo else r.at.replace(tzinfo=timezone.utc)}
+                    for r in s.execute(q)]
 
     def journal_summary(self, *, since: datetime) -> list[dict[str, Any]]:
         """Per plugin since ``since``: calls, errors, timeouts, denials (from the journal)."""

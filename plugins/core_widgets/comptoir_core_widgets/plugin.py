@@ -23,6 +23,8 @@ SPECS = (
     WidgetSpec(id="carrier_delays", title="Parcels by carrier", roles=(*STAFF, "support", "picker"), template="table",
                refresh_s=300),
     WidgetSpec(id="plugin_health", title="Plugin health, 24 h", roles=("owner",), template="table", refresh_s=60),
+    WidgetSpec(id="recent_mentions", title="Reviews and mentions", roles=(*STAFF, "marketing"), template="table",
+               refresh_s=300),
 )
 # The kernel's RFM segments, best first (kernel/services/segmentation.py).
 SEGMENT_ORDER = ("champions", "loyal", "potential", "new", "at_risk", "cant_lose", "hibernating", "lost")
@@ -134,10 +136,23 @@ def plugin_health(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
     return {"columns": ["Plugin", "Calls", "Errors", "Timeouts", "Denied", "Failure rate", "State"], "rows": rows}
 
 
+def recent_mentions(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """What people said lately on the networks and review sites (collected by the kernel)."""
+    days = int(config.get("days") or ctx.setting("mentions_days", 30) or 30)
+    limit = int(config.get("limit") or 10)
+    rows = []
+    for m in ctx.data.mentions(since=ctx.days_ago(days), limit=limit):
+        stars = "★" * m["rating"] + "☆" * (5 - m["rating"]) if m["rating"] else ""
+        text = " ".join(str(m["text"]).split())
+        rows.append([_utc(m["at"]).strftime("%d %b %H:%M"), m["network"], m["author_name"] or m["author_handle"],
+                     m["kind"], stars, text if len(text) <= 80 else text[:79] + "…"])
+    return {"columns": ["When", "Network", "Who", "Kind", "Rating", "What"], "rows": rows}
+
+
 DATA: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
     "sales_today": sales_today, "sales_by_channel": sales_by_channel, "top_products": top_products,
     "stock_alerts": stock_alerts, "rfm_segments": rfm_segments, "carrier_delays": carrier_delays,
-    "plugin_health": plugin_health,
+    "plugin_health": plugin_health, "recent_mentions": recent_mentions,
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 import comptoir_core_widgets.plugin as plugin_module
-from comptoir.kernel.domain import Customer, Order, OrderLine, Shipment, StockLevel
+from comptoir.kernel.domain import Customer, Order, OrderLine, Shipment, SocialMention, StockLevel
 from comptoir.sdk import manifest_from_pyproject
 
 PLUGIN = "core-widgets"
@@ -49,6 +49,12 @@ def kernel(plugin_kernel: Any) -> Iterator[Any]:
                            created_at=NOW - timedelta(days=days)))
         s.execute(update(StockLevel).where(StockLevel.variant_id == demo.variant_ids[1])
                   .values(on_hand=3, reserved=1, low_threshold=5))
+        for i, (network, kind, rating, who, days) in enumerate([
+                ("google", "review", 4, "Marie Curie", 1), ("mastodon", "mention", None, "", 2),
+                ("bluesky", "reply", None, "Zoé", 45)]):
+            s.add(SocialMention(network=network, remote_id=f"r{i}", author_handle=f"@fan{i}", author_key=f"fan{i}",
+                                author_name=who, text="Très  bon\nthé " + "x" * 100 * (i == 1), url="", kind=kind,
+                                rating=rating, plugin=network, at=NOW - timedelta(days=days)))
     yield k  # closed by plugin_kernel
 
 
@@ -59,8 +65,10 @@ def data(kernel: Any, widget: str, **config: Any) -> Any:
 def test_widgets_per_role(kernel: Any) -> None:
     owner = [w.id for w in kernel.host.call("dashboard_widgets", role="owner")]
     assert owner == ["sales_today", "sales_by_channel", "top_products", "stock_alerts", "rfm_segments",
-                     "carrier_delays", "plugin_health"]
+                     "carrier_delays", "plugin_health", "recent_mentions"]
     assert [w.id for w in kernel.host.call("dashboard_widgets", role="picker")] == ["stock_alerts", "carrier_delays"]
+    assert [w.id for w in kernel.host.call("dashboard_widgets", role="marketing")] == [
+        "top_products", "rfm_segments", "recent_mentions"]
 
 
 def test_sales(kernel: Any) -> None:
@@ -103,3 +111,17 @@ def test_a_revoked_scope_fails_the_widget_not_the_dashboard(kernel: Any) -> None
     with pytest.raises(ScopeDenied, match="usage:read"):
         data(kernel, "plugin_health")
     assert data(kernel, "sales_today")["value"] == 3500
+
+
+def test_recent_reviews_and_mentions(kernel: Any) -> None:
+    rows = data(kernel, "recent_mentions")["rows"]
+    assert rows[0] == ["14 Mar 14:00", "google", "Marie Curie", "review", "★★★★☆", "Très bon thé"]
+    assert rows[1][2] == "@fan1" and rows[1][4] == "" and len(rows[1][5]) == 80 and rows[1][5].endswith("…")
+    assert len(rows) == 2  # the reply of 45 days ago is older than the 30-day default
+    assert len(data(kernel, "recent_mentions", days=60)["rows"]) == 3
+    assert len(data(kernel, "recent_mentions", limit=1)["rows"]) == 1
+    kernel.services["credentials"].revoke(PLUGIN, ["reviews:read"], "admin")
+    from comptoir.kernel.errors import ScopeDenied
+
+    with pytest.raises(ScopeDenied, match="reviews:read"):
+        data(kernel, "recent_mentions")
