@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from comptoir.kernel.errors import ComptoirError
 from comptoir.kernel.runtime import Kernel
 from comptoir.kernel.web import docs
-from comptoir.kernel.web.admin import auth_views, catalog_views, ops_views, system_views
+from comptoir.kernel.web.admin import auth_views, catalog_views, connect_views, ops_views, system_views
 from comptoir.kernel.web.admin.common import NeedsSignIn
 from comptoir.kernel.web.api import admin_catalog, admin_ops, admin_plugins, customers, pos, storefront
 from comptoir.kernel.web.api.openapi import build
@@ -119,7 +119,7 @@ def create_app(kernel: Kernel, *, oidc: OidcConfig | None = None, start_jobs: bo
         Route("/docs", docs.api_docs),
         Route("/healthz", lambda r: Response("ok")),
         *[r for m in API_MODULES for r in m.api.routes()],
-        *auth_views.routes, *catalog_views.routes, *ops_views.routes, *system_views.routes,
+        *auth_views.routes, *catalog_views.routes, *ops_views.routes, *system_views.routes, *connect_views.routes,
         *shop_views.routes, *optional_routes(),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         Mount("/media", app=StaticFiles(directory=media), name="media"),

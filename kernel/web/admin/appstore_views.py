@@ -132,19 +132,24 @@ async def install(request: Request) -> Response:
     approved = [str(r) for r in form.getlist("right")]
     inst = _installer(request)
 
-    def run() -> str:
+    def run() -> tuple[str, bool]:
         plan = inst.plan(name, version)
         if plan.sha256 != sha:
             shutil.rmtree(plan.wheel.parent, ignore_errors=True)
             raise ComptoirError(f"{name} {version} changed since you reviewed it; review it again")
         inst.execute(plan, approve=approved, actor=me.email)
         verb = f"upgraded from {plan.upgrade_from} to" if plan.upgrade_from else "installed,"
-        return f"{name} {verb} {plan.version}: enabled"
+        return f"{name} {verb} {plan.version}: enabled", bool(plan.manifest.scopes.accounts)
 
     try:
-        flash(request, await run_in_threadpool(run))
+        message, has_accounts = await run_in_threadpool(run)
     except ComptoirError as exc:
         flash(request, exc.message, "error")
+        return back(f"/admin/appstore/{quote(name)}")
+    if has_accounts:  # next step for the merchant: connect its provider accounts
+        flash(request, f"{message}; now connect its accounts")
+        return back(f"/admin/plugins/{quote(name)}/connect")
+    flash(request, message)
     return back(f"/admin/appstore/{quote(name)}")
 
 

@@ -15,18 +15,31 @@ from comptoir.kernel.errors import ComptoirError
 from comptoir.kernel.staff.models import ApiToken, StaffUser
 from comptoir.kernel.staff.rights import RIGHTS, ROLES, all_role_rights, set_role_rights
 from comptoir.kernel.staff.service import create_staff, create_token, revoke_token
+from comptoir.kernel.web import connect
 from comptoir.kernel.web.admin.common import back, kernel_of, page, page_links, paging, staff
 from comptoir.kernel.web.api.admin_ops import journal_page
-from comptoir.kernel.web.api.admin_plugins import check_settings, grant_rights, plugin_dict, staff_dict, token_dict
+from comptoir.kernel.web.api.admin_plugins import grant_rights, plugin_dict, save_settings, staff_dict, token_dict
 from comptoir.kernel.web.pages import flash
 from comptoir.kernel.web.queries import location_dict
 
 
-async def plugins(request: Request) -> Response:
-    me = await staff(request, "plugins:manage")
+def _plugin_items(request: Request) -> list[dict[str, Any]]:
     k = kernel_of(request)
-    items = await run_in_threadpool(lambda: [plugin_dict(k, n) for n in sorted(k.host.records)])
-    return page(request, me, "plugins.html", plugins=items)
+    items = [plugin_dict(k, n) for n in sorted(k.host.records)]
+    for p in items:  # which accounts are connected: shown next to the secret settings
+        p["connected"] = ({a["name"]: a["connected"] for a in connect.account_states(k, p["name"])}
+                          if p["accounts"] else {})
+    return items
+
+
+async def plugins(request: Request, approval: dict[str, Any] | None = None, error: str = "") -> Response:
+    me = await staff(request, "plugins:manage")
+    items = await run_in_threadpool(_plugin_items, request)
+    for p in items:  # asked to approve a host: the form shows what the admin typed, and the question
+        if approval is not None and p["name"] == approval["plugin"]:
+            p["settings"] = {**p["settings"], **approval["values"]}
+    return page(request, me, "plugins.html", plugins=items, approval=approval,
+                **({"flash": {"message": error, "kind": "error"}} if error else {}))
 
 
 async def plugin_act(request: Request) -> Response:
@@ -34,6 +47,7 @@ async def plugin_act(request: Request) -> Response:
     name, action = request.path_params["name"], request.path_params["action"]
     k = kernel_of(request)
     form = await request.form()
+    fields: dict[str, Any] = {key[4:]: v for key, v in form.items() if key.startswith("set_")}
 
     def run() -> str:
         if action == "enable":
@@ -43,13 +57,13 @@ async def plugin_act(request: Request) -> Response:
             k.host.disable(name)
             return f"{name} disabled"
         if action == "settings":
-            fields = {key[4:]: v for key, v in form.items() if key.startswith("set_")}
             rec = k.host._get(name)
             for key, f in rec.manifest.settings.items():  # unchecked boxes are not sent
                 if f.type == "boolean" and key not in fields:
                     fields[key] = "false"
-            k.host.configure(name, {**rec.settings, **check_settings(k, name, fields)})
-            return f"{name} settings saved"
+            granted = save_settings(k, name, fields, [str(r) for r in form.getlist("approve_host")], me.email)
+            return f"{name} settings saved" + (f"; it may now reach {', '.join(r[5:] for r in granted)}"
+                                               if granted else "")
         if action == "grant":
             granted = grant_rights(k, name, [str(r) for r in form.getlist("right")], me.email)
             return f"granted {', '.join(granted) or 'nothing new'} to {name}"
@@ -57,6 +71,10 @@ async def plugin_act(request: Request) -> Response:
 
     try:
         flash(request, await run_in_threadpool(run))
+    except connect.HostApprovalNeeded as exc:  # ask on the same form, keeping what was typed
+        approval = {"plugin": name, "values": fields,
+                    "rights": [{"setting": key, "right": right, "host": right[5:]} for key, right in exc.needed.items()]}
+        return await plugins(request, approval=approval, error=exc.message)
     except ComptoirError as exc:
         flash(request, exc.message, "error")
     return back("/admin/plugins")

@@ -1,8 +1,10 @@
-"""Admin API: plugins (list, enable, disable, settings, rights), staff, roles, API tokens."""
+"""Admin API: plugins (list, enable, disable, settings, rights, connected accounts), staff, roles,
+API tokens."""
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import func, select
 
 from comptoir.kernel.db import read_only, transaction
@@ -11,6 +13,7 @@ from comptoir.kernel.runtime import Kernel
 from comptoir.kernel.staff.models import ApiToken, StaffUser
 from comptoir.kernel.staff.rights import RIGHTS, all_role_rights, set_role_rights
 from comptoir.kernel.staff.service import create_staff, create_token, revoke_token
+from comptoir.kernel.web import connect
 from comptoir.kernel.web.api import schemas as S
 from comptoir.kernel.web.api.registry import Api, Call, Page, limit_offset
 
@@ -19,7 +22,8 @@ P = "/api/admin/v1"
 PLUGIN_SCHEMA = {"type": "object", "required": ["name", "enabled"],
                  "properties": {"name": {"type": "string"}, "enabled": {"type": "boolean"},
                                 "version": {"type": "string"}, "requested_rights": {"type": "array"},
-                                "pending_rights": {"type": "array"}, "settings": {"type": "object"}}}
+                                "pending_rights": {"type": "array"}, "settings": {"type": "object"},
+                                "accounts": {"type": "array", "items": {"type": "string"}}}}
 
 
 def plugin_dict(kernel: Kernel, name: str) -> dict[str, Any]:
@@ -36,6 +40,7 @@ def plugin_dict(kernel: Kernel, name: str) -> dict[str, Any]:
     return {"name": name, "title": m.name, "version": m.version, "vendor": m.vendor, "enabled": rec.enabled,
             "source": rec.source, "category": m.category, "capabilities": list(m.capabilities),
             "summary": m.listing.summary, "requested_rights": m.requested_rights(), "pending_rights": pending,
+            "accounts": sorted(m.scopes.accounts),
             "settings": {k: v for k, v in rec.settings.items() if k not in secret},
             "settings_schema": {k: {"type": f.type, "label": f.label or k, "default": None if f.type == "secret"
                                     else f.default, "choices": list(f.choices), "help": f.help}
@@ -68,6 +73,8 @@ def check_settings(kernel: Kernel, name: str, values: dict[str, Any]) -> dict[st
         elif f.type == "choice":
             if value not in f.choices:
                 raise ValidationFailed(f"{key} must be one of {', '.join(f.choices)}", field=where)
+        elif f.type == "url":
+            value = connect.check_url(key, value)
         elif not isinstance(value, str) or len(value) > 2000:
             raise ValidationFailed(f"{key} must be text of at most 2000 characters", field=where)
         out[key] = value
@@ -102,14 +109,29 @@ def admin_disable_plugin(call: Call) -> dict[str, Any]:
     return plugin_dict(call.kernel, call.path["name"])
 
 
+class SettingsApprovalIn(S.In):
+    settings: dict[str, Any]
+    approve_hosts: list[str] = Field(default_factory=list, max_length=20)
+
+
 @api.op("PUT", f"{P}/plugins/{{name}}/settings", summary="Change a plugin's settings", tag="admin: plugins",
-        right="plugins:manage", body=S.SettingsIn, response=PLUGIN_SCHEMA)
+        right="plugins:manage", body=SettingsApprovalIn, response=PLUGIN_SCHEMA)
 def admin_plugin_settings(call: Call) -> dict[str, Any]:
+    """A ``url`` setting whose host the plugin may not reach yet is refused (409, naming the
+    ``host:…`` right) unless ``approve_hosts`` lists that right, which is then granted."""
     name = call.path["name"]
-    rec = call.kernel.host._get(name)
-    merged = {**rec.settings, **check_settings(call.kernel, name, call.body.settings)}
-    call.kernel.host.configure(name, merged)
+    save_settings(call.kernel, name, call.body.settings, call.body.approve_hosts, call.actor)
     return plugin_dict(call.kernel, name)
+
+
+def save_settings(kernel: Kernel, name: str, values: dict[str, Any], approved: list[str], actor: str) -> list[str]:
+    """Validate, approve the hosts url settings name (or raise ``HostApprovalNeeded``), store.
+    Returns the ``host:`` rights granted on the way."""
+    rec = kernel.host._get(name)
+    clean = check_settings(kernel, name, values)
+    granted = connect.approve_hosts(kernel, name, clean, approved, actor)
+    kernel.host.configure(name, {**rec.settings, **clean})
+    return granted
 
 
 @api.op("POST", f"{P}/plugins/{{name}}/grant", summary="Grant rights a plugin requested", tag="admin: plugins",
@@ -131,6 +153,90 @@ def grant_rights(kernel: Kernel, name: str, rights: list[str], actor: str) -> li
     if extra:
         raise ValidationFailed(f"{name} did not request {', '.join(extra)}", field="rights")
     return list(creds.grant(name, rights, actor, version=rec.manifest.version))
+
+
+# ---- connected accounts -----------------------------------------------------------------
+ACCOUNT_SCHEMA = {
+    "type": "object", "required": ["name", "kind", "state", "connected"],
+    "properties": {"name": {"type": "string"}, "kind": {"type": "string", "enum": ["oauth2", "api_key", "basic"]},
+                   "provider": {"type": "string"}, "label": {"type": "string"},
+                   "state": {"type": "string", "enum": ["connected", "pending", "not connected"]},
+                   "connected": {"type": "boolean"}, "hint": {"type": "string", "description": "masked: …1234"},
+                   "connected_at": {"type": "string"}, "username": {"type": "string"},
+                   "raw_access": {"type": "boolean"}, "raw_granted": {"type": "boolean"},
+                   "inject": {"type": "string"}}}
+ACCOUNTS_SCHEMA = {"type": "object", "required": ["plugin", "accounts"],
+                   "properties": {"plugin": {"type": "string"}, "accounts": {"type": "array", "items": ACCOUNT_SCHEMA}}}
+CONNECTED_SCHEMA = {**ACCOUNT_SCHEMA, "properties": {
+    **ACCOUNT_SCHEMA["properties"],
+    "setup": {"type": "object", "description": "what the plugin set up at the provider (account_connected)",
+              "properties": {"lines": {"type": "array", "items": {"type": "string"}}, "error": {"type": "string"}}}}}
+
+
+class AccountSecretIn(S.In):
+    secret: str = Field(min_length=1, max_length=connect.MAX_SECRET, description="stored encrypted; never returned")
+    username: str = Field(default="", max_length=200, description="basic accounts: the user name (not secret)")
+    approve_raw: bool | None = Field(default=None, description="let the plugin read the secret itself (raw:<account>)")
+
+
+class OAuthStartIn(S.In):
+    client_id: str = Field(default="", max_length=500)
+    client_secret: str = Field(default="", max_length=connect.MAX_SECRET)
+    settings: dict[str, Any] = Field(default_factory=dict, description="url settings the provider's address needs")
+    approve_hosts: list[str] = Field(default_factory=list, max_length=20)
+    approve_raw: bool | None = None
+
+
+def _public(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in state.items() if k in ACCOUNT_SCHEMA["properties"]}  # type: ignore[operator]
+
+
+@api.op("GET", f"{P}/plugins/{{name}}/accounts", summary="A plugin's accounts and whether they are connected",
+        tag="admin: plugins", right="plugins:manage", response=ACCOUNTS_SCHEMA)
+def admin_plugin_accounts(call: Call) -> dict[str, Any]:
+    """Masked state only: a hint of the last characters, never a value."""
+    name = call.path["name"]
+    return {"plugin": name, "accounts": [_public(a) for a in connect.account_states(call.kernel, name)]}
+
+
+@api.op("PUT", f"{P}/plugins/{{name}}/accounts/{{account}}", summary="Connect (or replace) an API-key account",
+        tag="admin: plugins", right="plugins:manage", body=AccountSecretIn, response=CONNECTED_SCHEMA)
+def admin_connect_account(call: Call) -> dict[str, Any]:
+    """Stores the secret in the credential store (never returned), with the injection the
+    manifest declares, grants ``account:<name>``, then lets the plugin finish its set-up
+    (``account_connected``): ``setup`` holds its lines, or its error."""
+    name, account, b = call.path["name"], call.path["account"], call.body
+    connect.store_secret(call.kernel, name, account, b.secret, actor=call.actor, username=b.username,
+                         approve_raw=b.approve_raw)
+    setup = connect.after_connect(call.kernel, name, account, connect.shop_url(call.kernel, str(call.request.base_url)))
+    return {**_public(connect.account_state(call.kernel, name, account)), "setup": setup}
+
+
+@api.op("DELETE", f"{P}/plugins/{{name}}/accounts/{{account}}", summary="Disconnect an account (secrets wiped)",
+        tag="admin: plugins", right="plugins:manage", response=ACCOUNT_SCHEMA)
+def admin_disconnect_account(call: Call) -> dict[str, Any]:
+    name, account = call.path["name"], call.path["account"]
+    connect.disconnect(call.kernel, name, account, actor=call.actor)
+    return _public(connect.account_state(call.kernel, name, account))
+
+
+@api.op("POST", f"{P}/plugins/{{name}}/accounts/{{account}}/oauth", summary="Start connecting an OAuth account",
+        tag="admin: plugins", right="plugins:manage", body=OAuthStartIn,
+        response={"type": "object", "required": ["authorize_url"],
+                  "properties": {"authorize_url": {"type": "string"}, "redirect_uri": {"type": "string"}}})
+def admin_oauth_start(call: Call) -> dict[str, Any]:
+    """Open ``authorize_url`` in the browser of a signed-in admin: the provider sends it back
+    to ``redirect_uri`` (the admin's callback page), which stores the tokens. ``settings``
+    may set the url settings the provider's address is built from (e.g. a Mastodon instance)."""
+    name, account, b = call.path["name"], call.path["account"], call.body
+    connect.declared(call.kernel, name, account)
+    if b.settings:
+        save_settings(call.kernel, name, b.settings, b.approve_hosts, call.actor)
+    connect.set_raw(call.kernel, name, account, b.approve_raw, call.actor)
+    shop = connect.shop_url(call.kernel, str(call.request.base_url))
+    url = connect.oauth_start(call.kernel, name, account, shop, actor=call.actor, client_id=b.client_id,
+                              client_secret=b.client_secret)
+    return {"authorize_url": url, "redirect_uri": shop + connect.CALLBACK_PATH}
 
 
 # ---- staff, roles, tokens ---------------------------------------------------------------
