@@ -94,6 +94,15 @@ class StripeClient:
         return self._send("GET", path, headers={"Stripe-Version": API_VERSION},
                           params=encode(params or {}), retry=True)
 
+    def delete(self, path: str) -> dict[str, Any]:
+        """DELETE an object; one already gone counts as deleted (a retry may find it so)."""
+        try:
+            return self._send("DELETE", path, headers={"Stripe-Version": API_VERSION}, retry=True)
+        except StripeError as exc:
+            if exc.code != "resource_missing":
+                raise
+            return {"deleted": True}
+
     def _send(self, method: str, path: str, *, headers: dict[str, str], retry: bool,
               data: list[tuple[str, str]] | None = None, params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
         url = self.base + path

@@ -13,7 +13,11 @@ Flow (https://stripe.com/docs/api/payment_intents):
   idempotency key kept in the intent's metadata;
 - refund: ``POST /v1/refunds`` (``payment_intent``, ``amount``);
 - webhooks: signature checked, events normalised (see ``webhooks``);
-- recurring: SEPA mandates and off-session charges (see ``recurring``).
+- recurring: SEPA mandates and off-session charges (see ``recurring``);
+- payment_page: Stripe.js's card element on the order page, bound to the intent's
+  ``client_secret``; the shopper confirms in the browser (see ``checkout_page``);
+- account_connected: the shop's webhook endpoint registered at Stripe and its signing
+  secret kept in the ``webhook_secret`` account (see ``endpoint``).
 
 Every POST carries an ``Idempotency-Key`` derived from the kernel's key, so retries
 (ours after a timeout, or the kernel's) never charge twice.
@@ -24,11 +28,11 @@ from dataclasses import replace
 from typing import Any
 
 from comptoir.sdk import (
-    CartView, Money, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult, PaymentStatusUpdate, WebhookRequest,
-    hookimpl,
+    CartView, Money, PaymentMethod, PaymentPage, PaymentRef, PaymentRequest, PaymentResult, PaymentStatusUpdate,
+    WebhookRequest, hookimpl,
 )
 
-from comptoir_stripe_payments import recurring, webhooks
+from comptoir_stripe_payments import checkout_page, endpoint, recurring, webhooks
 from comptoir_stripe_payments.client import StripeClient, StripeError
 
 TITLES = {
@@ -222,3 +226,15 @@ def payment_charge_stored_method(ctx: Any, customer_ref: str, amount: Money, ide
 @hookimpl
 def web_routes(ctx: Any) -> list[Any]:
     return recurring.routes(ctx)
+
+
+@hookimpl
+def payment_page(ctx: Any, payment: PaymentRef, order_number: str, return_url: str) -> PaymentPage | None:
+    return checkout_page.payment_page(ctx, payment, order_number, return_url)
+
+
+@hookimpl
+def account_connected(ctx: Any, account: str, shop_url: str) -> list[str]:
+    if account != "secret_key":
+        return []  # a signing secret entered by hand needs nothing more at Stripe
+    return endpoint.register(ctx, shop_url)

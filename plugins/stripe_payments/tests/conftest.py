@@ -9,7 +9,7 @@ import pytest
 
 import comptoir_stripe_payments.plugin as plugin_module
 from comptoir.sdk import manifest_from_pyproject
-from plugins.stripe_payments.tests.fake_stripe import SECRET_KEY, FakeStripe
+from plugins.stripe_payments.tests.fake_stripe import PUBLISHABLE_KEY, SECRET_KEY, FakeStripe
 
 PLUGIN = "stripe-payments"
 WEBHOOK_SECRET = "whsec_test_5f0b8c0e1d2a4b6c8e0f"
@@ -31,7 +31,8 @@ def connect(kernel: Any, fake: FakeStripe, **settings: Any) -> Any:
     creds.store.create_account(PLUGIN, "webhook_secret", kind="api_key", provider="stripe")
     creds.store.put(PLUGIN, "webhook_secret", "api_key", WEBHOOK_SECRET)
     creds.grant(PLUGIN, [f"host:127.0.0.1:{fake.port}", "raw:webhook_secret"], "admin")
-    kernel.host.configure(PLUGIN, {"api_base": fake.url, "timeout_s": 2, **settings})
+    kernel.host.configure(PLUGIN, {"api_base": fake.url, "js_base": fake.url, "publishable_key": PUBLISHABLE_KEY,
+                                   "timeout_s": 2, **settings})
     return kernel.host.context(PLUGIN)
 
 

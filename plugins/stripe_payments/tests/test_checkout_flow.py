@@ -107,3 +107,21 @@ def test_forged_webhook_changes_nothing(shop: Any, fake: FakeStripe) -> None:
         apply_webhook(shop, PLUGIN, WebhookRequest(headers={"Stripe-Signature": webhooks.sign(
             body, "whsec_attacker", int(time.time()))}, body=body))
     assert status(shop, placed.order_id) == "placed"
+
+
+def test_stripe_itself_delivers_to_the_shop_after_account_connected(shop: Any, fake: FakeStripe) -> None:
+    """No test code signs anything: the endpoint is registered by account_connected, the
+    fake posts its signed events to the running shop, the shop checks them with the
+    secret the plugin kept, and the order is paid."""
+    from tests.browser.conftest import serve
+
+    shop.host.configure(PLUGIN, {**shop.host.records[PLUGIN].settings, "capture": "immediate"})
+    with serve(shop, start_jobs=False) as base:
+        lines = shop.host.call_one(PLUGIN, "account_connected", account="secret_key", shop_url=base)
+        assert lines[0].startswith(f"Webhook endpoint registered: {base}/webhooks/{PLUGIN}")
+        placed = place(shop, "web-4")
+        pi = next(o for o in fake.objects.values() if o["object"] == "payment_intent")
+        fake.confirm(pi, {"payment_method": "pm_card_visa"})  # what Stripe.js does in the browser
+        assert fake.sender.wait_idle()
+    assert [(d["type"], d["status"]) for d in fake.deliveries] == [("payment_intent.succeeded", 200)]
+    assert status(shop, placed.order_id) == "paid"
