@@ -27,7 +27,7 @@ from comptoir.kernel.runtime import Kernel
 from comptoir.kernel.web import docs
 from comptoir.kernel.web.admin import auth_views, catalog_views, connect_views, ops_views, system_views
 from comptoir.kernel.web.admin.common import NeedsSignIn
-from comptoir.kernel.web.api import admin_catalog, admin_ops, admin_plugins, customers, pos, storefront
+from comptoir.kernel.web.api import admin_catalog, admin_mentions, admin_ops, admin_plugins, customers, pos, storefront
 from comptoir.kernel.web.api.openapi import build
 from comptoir.kernel.web.api.registry import Operation
 from comptoir.kernel.web.auth.customers import CustomerTokens
@@ -39,7 +39,7 @@ from comptoir.kernel.web.storefront import views as shop_views
 
 log = logging.getLogger("comptoir.web")
 STATIC = Path(__file__).parent / "static"
-API_MODULES = (storefront, customers, admin_catalog, admin_ops, admin_plugins, pos)
+API_MODULES = (storefront, customers, admin_catalog, admin_ops, admin_plugins, admin_mentions, pos)
 SESSION_COOKIE = "comptoir_session"
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin")]

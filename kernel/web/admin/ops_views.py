@@ -13,7 +13,7 @@ from comptoir.kernel.db import read_only, transaction
 from comptoir.kernel.domain import Location, Variant
 from comptoir.kernel.domain.orders import ORDER_STATUSES
 from comptoir.kernel.errors import ComptoirError, NotFound, ValidationFailed
-from comptoir.kernel.services import stock
+from comptoir.kernel.services import mentions, stock
 from comptoir.kernel.services.orders import OrderService
 from comptoir.kernel.web.admin.common import back, kernel_of, page, page_links, paging, staff
 from comptoir.kernel.web.api.admin_catalog import stock_page
@@ -72,16 +72,53 @@ async def customers(request: Request) -> Response:
     me = await staff(request, "customers:read")
     limit, offset = paging(request)
     q, segment = request.query_params.get("q", "")[:100], request.query_params.get("segment", "")[:40]
-    found = await run_in_threadpool(customer_page, kernel_of(request), q, segment, limit, offset)
+    influence = request.query_params.get("influence", "")
+    influence = influence if influence in mentions.INFLUENCE_LABELS else ""
+    found = await run_in_threadpool(customer_page, kernel_of(request), q, segment, limit, offset, influence)
     segments = await run_in_threadpool(segment_counts, kernel_of(request))
     return page(request, me, "customers.html", customers=found.items, q=q, segment=segment, segments=segments,
+                influence=influence, influences=mentions.INFLUENCE_LABELS,
                 links=page_links(request, found.total, limit, offset))
+
+
+def _talk(kernel: Any, customer_id: int) -> dict[str, Any]:
+    """The customer page's "Talks about the shop" section."""
+    recent, total = mentions.mention_page(kernel.factory, customer_id=customer_id, limit=20)
+    networks = set(mentions.networks(kernel.factory)) | {"mastodon", "bluesky", "google"}
+    try:
+        networks |= {str(n) for n in kernel.host.call("social_networks")}
+    except ComptoirError:
+        pass
+    return {"mentions": recent, "total": total, "handles": mentions.handles(kernel.factory, customer_id),
+            "networks": sorted(networks)}
 
 
 async def customer(request: Request) -> Response:
     me = await staff(request, "customers:read")
-    c = await run_in_threadpool(customer_full, kernel_of(request), int(request.path_params["customer_id"]))
-    return page(request, me, "customer.html", c=c)
+    cid = int(request.path_params["customer_id"])
+    c = await run_in_threadpool(customer_full, kernel_of(request), cid)
+    talk = await run_in_threadpool(_talk, kernel_of(request), cid)
+    return page(request, me, "customer.html", c=c, talk=talk)
+
+
+async def customer_handle(request: Request) -> Response:
+    """Add (``/handles``) or remove (``/handles/delete``) a social handle of the customer."""
+    me = await staff(request, "customers:write")
+    cid = int(request.path_params["customer_id"])
+    form = await request.form()
+    network, handle = str(form.get("network", ""))[:60], str(form.get("handle", ""))[:300]
+    factory = kernel_of(request).factory
+    try:
+        if request.url.path.endswith("/delete"):
+            n = await run_in_threadpool(mentions.remove_handle, factory, cid, network, handle)
+            flash(request, f"handle removed; {n} mention{'s' if n != 1 else ''} untied")
+        else:
+            added = await run_in_threadpool(lambda: mentions.add_handle(factory, cid, network, handle, me.email))
+            flash(request, f"{added['network']} handle {added['handle']} recorded; "
+                           f"{added['linked']} earlier mention{'s' if added['linked'] != 1 else ''} tied")
+    except ComptoirError as exc:
+        flash(request, exc.message, "error")
+    return back(f"/admin/customers/{cid}#talk")
 
 
 def _locations(request: Request) -> list[Any]:
@@ -143,6 +180,8 @@ routes = [
     Route("/admin/orders/{order_id:int}/{action}", order_act, methods=["POST"]),
     Route("/admin/customers", customers),
     Route("/admin/customers/{customer_id:int}", customer),
+    Route("/admin/customers/{customer_id:int}/handles", customer_handle, methods=["POST"]),
+    Route("/admin/customers/{customer_id:int}/handles/delete", customer_handle, methods=["POST"]),
     Route("/admin/stock", stock_levels),
     Route("/admin/stock/move", stock_move, methods=["POST"]),
 ]

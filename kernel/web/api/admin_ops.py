@@ -12,7 +12,7 @@ from comptoir.kernel.domain import (
 from comptoir.kernel.domain.orders import ORDER_STATUSES
 from comptoir.kernel.errors import NotFound, ValidationFailed
 from comptoir.kernel.runtime import Kernel
-from comptoir.kernel.services import loyalty
+from comptoir.kernel.services import loyalty, mentions
 from comptoir.kernel.services.orders import OrderService
 from comptoir.kernel.web.api import schemas as S
 from comptoir.kernel.web.api.customers import customer_dict
@@ -115,16 +115,21 @@ def admin_order_refund(call: Call) -> dict[str, Any]:
 
 
 # ---- customers and segments -------------------------------------------------------------
-def customer_page(kernel: Kernel, q: str, segment: str, lim: int, off: int) -> Page:
+def customer_page(kernel: Kernel, q: str, segment: str, lim: int, off: int, influence: str = "") -> Page:
     where: list[Any] = []
     if q:
         where.append(or_(Customer.email.contains(q.lower()), func.lower(Customer.name).contains(q.lower())))  # type: ignore[attr-defined]
     if segment:
         where.append(Customer.segment == segment)
+    if influence:  # influencer / ambassador, from the collected mentions
+        where.append(mentions.with_label(influence))
     with read_only(kernel.factory) as s:
         total = s.scalar(select(func.count()).select_from(Customer).where(*where)) or 0
         rows = s.scalars(select(Customer).where(*where).order_by(Customer.id.desc()).limit(lim).offset(off))  # type: ignore[union-attr]
-        return Page([customer_dict(c) for c in rows], total, lim, off)
+        items = [customer_dict(c) for c in rows]
+    voices = mentions.voices(kernel.factory, [c["id"] for c in items])
+    return Page([{**c, "influence": voices[c["id"]].label if c["id"] in voices else ""} for c in items],
+                total, lim, off)
 
 
 def customer_full(kernel: Kernel, customer_id: int) -> dict[str, Any]:
@@ -135,6 +140,7 @@ def customer_full(kernel: Kernel, customer_id: int) -> dict[str, Any]:
         orders = s.scalars(select(Order).where(Order.customer_id == c.id).order_by(Order.id.desc()).limit(20))  # type: ignore[union-attr]
         return {**customer_dict(c), "phone": c.phone, "created_at": c.created_at.isoformat(),
                 "loyalty_points": loyalty.balance(s, c.id or 0),
+                "voice": mentions.voice(kernel.factory, c.id or 0).as_dict(),
                 "addresses": [{"name": a.name, "line1": a.line1, "postal_code": a.postal_code, "city": a.city,
                                "country": a.country}
                               for a in s.scalars(select(CustomerAddress).where(CustomerAddress.customer_id == c.id))],
@@ -150,10 +156,12 @@ def segment_counts(kernel: Kernel) -> list[dict[str, Any]]:
 @api.op("GET", f"{P}/customers", summary="Customers", tag="admin: customers", right="customers:read",
         paginated=True, response=S.page_of(S.CustomerOut), query=(
             Param("q", {"type": "string", "maxLength": 100}, "e-mail or name"),
-            Param("segment", {"type": "string", "maxLength": 40}), *limit_offset(50)))
+            Param("segment", {"type": "string", "maxLength": 40}),
+            Param("influence", {"type": "string", "enum": list(mentions.INFLUENCE_LABELS)},
+                  "customers the networks show as influencers or ambassadors"), *limit_offset(50)))
 def admin_customers(call: Call) -> Page:
     return customer_page(call.kernel, call.query["q"] or "", call.query["segment"] or "", call.query["limit"],
-                         call.query["offset"])
+                         call.query["offset"], call.query["influence"] or "")
 
 
 @api.op("GET", f"{P}/customers/{{customer_id}}", summary="Customer with loyalty and orders",
