@@ -273,6 +273,15 @@ def after_connect(kernel: "Kernel", plugin: str, account: str, shop: str) -> dic
 
 
 # ---- OAuth 2 ---------------------------------------------------------------------------------------------
+def check_account_settings(kernel: "Kernel", plugin: str, account: str, values: dict[str, Any]) -> None:
+    """Only the url settings an OAuth account's addresses are built from are set with it."""
+    acc = declared(kernel, plugin, account)
+    unknown = [key for key in values if key not in acc.placeholders()]
+    if unknown:
+        raise ValidationFailed(f"{account} is not connected through {', '.join(unknown)}; change other settings "
+                               "on the plugins page", field=f"settings.{unknown[0]}")
+
+
 def _resolve(kernel: "Kernel", plugin: str, url: str) -> str:
     settings = kernel.host._effective_settings(kernel.host._get(plugin))
 

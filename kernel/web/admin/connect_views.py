@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from comptoir.kernel.errors import ComptoirError, ValidationFailed
+from comptoir.kernel.errors import ComptoirError
 from comptoir.kernel.web import connect
 from comptoir.kernel.web.admin.common import back, kernel_of, page, staff
 from comptoir.kernel.web.api.admin_plugins import save_settings
@@ -110,10 +110,7 @@ async def oauth_start(request: Request) -> Response:
     raw = "approve_raw" in form if "raw_shown" in form else None
 
     def run() -> str:
-        acc = connect.declared(k, name, account)
-        unknown = [key for key in values if key not in acc.placeholders()]
-        if unknown:
-            raise ValidationFailed(f"{account} does not need {', '.join(unknown)}", field=f"settings.{unknown[0]}")
+        connect.check_account_settings(k, name, account, values)
         if values:
             save_settings(k, name, values, approved, me.email)
         connect.set_raw(k, name, account, raw, me.email)

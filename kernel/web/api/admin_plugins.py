@@ -229,7 +229,7 @@ def admin_oauth_start(call: Call) -> dict[str, Any]:
     to ``redirect_uri`` (the admin's callback page), which stores the tokens. ``settings``
     may set the url settings the provider's address is built from (e.g. a Mastodon instance)."""
     name, account, b = call.path["name"], call.path["account"], call.body
-    connect.declared(call.kernel, name, account)
+    connect.check_account_settings(call.kernel, name, account, b.settings)
     if b.settings:
         save_settings(call.kernel, name, b.settings, b.approve_hosts, call.actor)
     connect.set_raw(call.kernel, name, account, b.approve_raw, call.actor)

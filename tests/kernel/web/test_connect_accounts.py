@@ -341,3 +341,29 @@ def test_mastodon_connected_with_oauth_round_trip(client: TestClient, shop: Kern
         assert token_value not in _database_text(shop)
     finally:
         fake.stop()
+
+
+def test_oauth_start_through_the_api(client: TestClient, shop: Kernel, owner_token: str) -> None:
+    pytest.importorskip("comptoir_mastodon")
+    from plugins.mastodon.tests.fake_mastodon import FakeMastodon
+
+    fake = FakeMastodon().start()
+    try:
+        shop.host.enable("mastodon")
+        h = {"Authorization": f"Bearer {owner_token}"}
+        url = "/api/admin/v1/plugins/mastodon/accounts/account/oauth"
+        right = f"host:127.0.0.1:{fake.port}"
+        asked = client.post(url, headers=h, json={"settings": {"instance": fake.url}})
+        assert asked.status_code == 409 and right in asked.json()["detail"] and fake.apps == {}
+        other = client.post(url, headers=h, json={"settings": {"visibility": "unlisted"}})
+        assert other.status_code == 422 and other.json()["field"] == "settings.visibility"
+        started = client.post(url, headers=h, json={"settings": {"instance": fake.url}, "approve_hosts": [right]})
+        body = started.json()
+        assert started.status_code == 200 and body["authorize_url"].startswith(fake.url + "/oauth/authorize?")
+        assert body["redirect_uri"] == "http://testserver/admin/connect/callback" and len(fake.apps) == 1
+        state = client.get("/api/admin/v1/plugins/mastodon/accounts", headers=h).json()["accounts"][0]
+        assert state["state"] == "pending" and not state["connected"]
+        assert client.put("/api/admin/v1/plugins/mastodon/accounts/account", headers=h,
+                          json={"secret": "x" * 20}).json()["field"] == "account"  # OAuth: no pasted token
+    finally:
+        fake.stop()
