@@ -21,8 +21,8 @@ def test_owner_composes_by_drag_and_drop(page: Any, live_shop: str) -> None:
 
     page.goto(f"{live_shop}/admin/dashboard/compose")
     cells = page.locator("#layout .cell")
-    assert cells.count() == 7
-    # drag "Plugin health" (last) over the top half of the first widget: HTML5 drag events
+    assert cells.count() == 8
+    # drag "Plugin health" (near the end) over the top half of the first widget: HTML5 drag events
     # dispatched in the page (Playwright's mouse drag scrolls the long list mid-gesture)
     source = page.locator("#layout .cell[data-widget=plugin_health]")
     target = cells.nth(0)
@@ -38,12 +38,13 @@ def test_owner_composes_by_drag_and_drop(page: Any, live_shop: str) -> None:
     page.select_option("#layout .cell[data-widget=top_products] .width", "3")
     page.fill("#layout .cell[data-widget=top_products] .config", '{"days": 7, "limit": 3}')
     page.click("#save")
-    page.wait_for_selector("#status:text('Saved 6 widgets.')")
+    page.wait_for_selector("#status:text('Saved 7 widgets.')")
 
     page.goto(f"{live_shop}/admin/dashboard/mine")
     order = page.locator("#composed .widget").evaluate_all("els => els.map(e => e.dataset.widget)")
     assert order == ["core-widgets/plugin_health", "core-widgets/sales_today", "core-widgets/top_products",
-                     "core-widgets/stock_alerts", "core-widgets/carrier_delays", "core-widgets/sales_by_channel"]
+                     "core-widgets/stock_alerts", "core-widgets/carrier_delays", "core-widgets/recent_mentions",
+                     "core-widgets/sales_by_channel"]
     top = page.locator("#composed .widget[data-widget='core-widgets/top_products']")
     assert "span 3" in (top.get_attribute("style") or "")
     top.locator("table").wait_for()  # loaded by htmx with its settings
