@@ -96,8 +96,9 @@ class KernelMiddleware:
 
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + extra
+                own = {name.lower() for name, _ in message.setdefault("headers", [])}
+                # a page that sets its own policy keeps it (the order page allows its payment provider)
+                message["headers"] = list(message["headers"]) + [h for h in extra if h[0] not in own]
             await send(message)
 
         await self.app(scope, receive, with_headers)
