@@ -121,12 +121,15 @@ def host_right(url: str) -> str:
 
 
 def hosts_to_approve(kernel: "Kernel", plugin: str, values: dict[str, Any]) -> dict[str, str]:
-    """``{setting: right}`` for the url settings in ``values`` whose host the plugin may not reach."""
-    m = manifest_of(kernel, plugin)
+    """``{setting: right}`` for the url settings in ``values`` whose host the plugin may not
+    reach. Only changed values ask: saving a form leaves the others (defaults included) as
+    they were, so the merchant is not asked about addresses they did not touch."""
+    rec = kernel.host._get(plugin)
+    current = kernel.host._effective_settings(rec)
     needed: dict[str, str] = {}
     for key, value in values.items():
-        f = m.settings.get(key)
-        if f is None or f.type != "url" or not value:
+        f = rec.manifest.settings.get(key)
+        if f is None or f.type != "url" or not value or value == current.get(key):
             continue
         right = host_right(str(value))
         if not kernel.host.rights.allowed(plugin, right):

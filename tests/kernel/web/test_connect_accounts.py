@@ -158,6 +158,31 @@ def test_bad_addresses_and_keys_are_refused_naming_the_field(client: TestClient,
     assert shop.services["credentials"].store.accounts("colissimo") == []
 
 
+def test_only_changed_addresses_ask_for_approval(client: TestClient, shop: Kernel) -> None:
+    """Saving a form re-sends every field: an address left as it was (here the default, on a
+    host not granted yet) does not ask again; a changed one does, and a refused approval
+    saves nothing."""
+    settings = {"api_base": {"type": "url", "default": "https://api.acme.example"}, "note": {"type": "string"}}
+    shop.host.add(KeyedPlugin(), manifest("acme-pay", settings=settings, **KEYED))
+    sign_in(client, "owner@shop.test")
+    csrf = csrf_of(client)
+    same = client.post("/admin/plugins/acme-pay/settings", follow_redirects=False,
+                       data={"csrf": csrf, "set_api_base": "https://api.acme.example", "set_note": "hello"})
+    assert same.status_code == 303 and shop.host.records["acme-pay"].settings["note"] == "hello"
+    moved = {"csrf": csrf, "set_api_base": "https://sandbox.acme.example:8443/v1", "set_note": "again"}
+    asked = client.post("/admin/plugins/acme-pay/settings", data=moved, follow_redirects=False)
+    assert asked.status_code == 200 and 'value="host:sandbox.acme.example:8443"' in asked.text
+    wrong = client.post("/admin/plugins/acme-pay/settings", data={**moved, "approve_host": "host:evil.example"},
+                        follow_redirects=False)
+    assert wrong.status_code == 200 and shop.host.records["acme-pay"].settings["note"] == "hello"
+    assert not shop.host.rights.allowed("acme-pay", "host:evil.example")
+    ok = client.post("/admin/plugins/acme-pay/settings", data={**moved, "approve_host": "host:sandbox.acme.example:8443"},
+                     follow_redirects=False)
+    assert ok.status_code == 303 and shop.host.rights.allowed("acme-pay", "host:sandbox.acme.example:8443")
+    grants = [e["detail"] for e in audit_log.entries(shop.factory, plugin="acme-pay", action="grant")]
+    assert {"rights": ["host:sandbox.acme.example:8443"]} in grants
+
+
 class KeyedPlugin:
     """Asks for its key in clear (raw) and finishes its set-up when connected."""
 
