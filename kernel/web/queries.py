@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text
 from sqlmodel import Session
 
-from comptoir.kernel.domain import Category, Location, Product, ProductImage, StockLevel, Variant
+from comptoir.kernel.domain import (
+    Category, Location, PaymentTransaction, Product, ProductImage, StockLevel, Variant,
+)
 from comptoir.kernel.errors import NotFound
 from comptoir.kernel.web.api.registry import Page
 
@@ -158,3 +160,28 @@ def summaries(s: Session, ids: list[int]) -> list[dict[str, Any]]:
         return []
     found = {p["id"]: p for p in list_products(s, ids=ids, limit=len(ids)).items}
     return [found[i] for i in ids if i in found]
+
+
+# The furthest a payment went, in the order that wins: money refunded, captured,
+# merely authorized, or released. Without any of these it is still open.
+_SETTLED = ("refunded", "captured", "authorized", "voided")
+
+
+def order_payment(s: Session, order_id: int) -> dict[str, Any] | None:
+    """The payment of an order as its provider knows it (plugin, method, provider
+    reference, idempotency key, amount) and its ``state``: the furthest of refunded,
+    captured, authorized or voided it reached, else ``failed`` when an attempt failed
+    (the shopper may try another card) or ``pending``. None for an order without one."""
+    rows = s.execute(select(
+        PaymentTransaction.plugin, PaymentTransaction.method, PaymentTransaction.kind, PaymentTransaction.status,
+        PaymentTransaction.amount, PaymentTransaction.currency, PaymentTransaction.provider_reference,
+        PaymentTransaction.idempotency_key).where(PaymentTransaction.order_id == order_id)
+        .order_by(PaymentTransaction.id)).all()  # type: ignore[arg-type]
+    first = next((r for r in rows if r.kind in ("authorize", "charge")), None)
+    if first is None:
+        return None
+    seen = {r.status for r in rows}
+    state = next((st for st in _SETTLED if st in seen), "failed" if seen & {"failed", "declined"} else "pending")
+    return {"plugin": first.plugin, "method": first.method, "provider_reference": first.provider_reference,
+            "idempotency_key": first.idempotency_key, "amount": first.amount, "currency": first.currency,
+            "state": state}

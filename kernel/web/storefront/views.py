@@ -2,6 +2,9 @@
 
 Server-rendered over the same reads and services as the JSON API; the cart token
 lives in the signed session cookie. Every form carries the session's CSRF token.
+The order page is the buyer's only (the order id is in their session), shows the
+provider's payment form while the payment is open (``storefront.payment``) and follows
+the payment live through ``/shop/orders/<id>/status`` (htmx, every 1.5 s).
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from comptoir.kernel.db import read_only, transaction
@@ -23,7 +26,8 @@ from comptoir.kernel.web.api.storefront import cart_dict, cart_write, order_dict
 from comptoir.kernel.web.auth.guard import csrf_ok
 from comptoir.kernel.web.pages import flash, render
 from comptoir.kernel.web.problems import Forbidden
-from comptoir.kernel.web.queries import list_products, product_availability, product_detail
+from comptoir.kernel.web.queries import list_products, order_payment, product_availability, product_detail
+from comptoir.kernel.web.storefront.payment import PAYABLE, page_csp, payment_block
 
 ADDRESS_FIELDS = ("name", "line1", "line2", "postal_code", "city", "country", "phone")
 
@@ -173,18 +177,60 @@ async def checkout(request: Request) -> Response:
                      error_field=exc.field)
 
 
-async def confirmation(request: Request) -> Response:
+# What the shopper reads about the payment, by its state (queries.order_payment).
+PAYMENT_NOTES = {
+    "pending": "Waiting for your payment.",
+    "failed": "The last payment attempt did not go through; you can try again.",
+    "authorized": "Payment authorized: your card is charged when the parcel ships.",
+    "captured": "Payment received, thank you!",
+    "voided": "The payment was cancelled.",
+    "refunded": "The payment was refunded.",
+}
+
+
+def _own_order(request: Request) -> int:
     oid = int(request.path_params["order_id"])
     if request.session.get("last_order") != oid:  # only the buyer's own browser sees it
         raise NotFound("no such order in this browser; check your confirmation e-mail", field="order")
+    return oid
 
-    def load() -> dict[str, Any]:
-        with read_only(_k(request).factory) as s:
-            o = s.get(Order, oid)
-            assert o is not None
-            return order_dict(s, o)
 
-    return _shop(request, "confirmation.html", o=await run_in_threadpool(load))
+def _order_state(request: Request, oid: int) -> dict[str, Any]:
+    with read_only(_k(request).factory) as s:
+        o = s.get(Order, oid)
+        assert o is not None
+        order = order_dict(s, o)
+        payment = order_payment(s, oid)
+    state = payment["state"] if payment else ""
+    return {"o": order, "payment": payment, "state": state, "note": PAYMENT_NOTES.get(state, ""),
+            "live": order["status"] == "placed" and state in ("pending", "failed")}
+
+
+async def confirmation(request: Request) -> Response:
+    oid = _own_order(request)
+    ctx = await run_in_threadpool(_order_state, request, oid)
+    shown = None
+    if ctx["live"] and ctx["state"] in PAYABLE:
+        back = f"{str(request.base_url).rstrip('/')}/shop/orders/{oid}"
+        shown = await run_in_threadpool(payment_block, _k(request), ctx["payment"], ctx["o"]["number"], back)
+    response = _shop(request, "confirmation.html", shown=shown, **ctx)
+    response.headers["Content-Security-Policy"] = page_csp(shown)
+    response.headers["Cache-Control"] = "no-store"  # the provider's form may carry a one-payment secret
+    return response
+
+
+async def order_status(request: Request) -> Response:
+    """The order and payment state, polled by the order page (htmx) or read as JSON."""
+    oid = _own_order(request)
+    ctx = await run_in_threadpool(_order_state, request, oid)
+    headers = {"Cache-Control": "no-store"}
+    if "application/json" in request.headers.get("accept", "") and not request.headers.get("hx-request"):
+        return JSONResponse({"status": ctx["o"]["status"], "payment": ctx["state"], "payable": ctx["live"]},
+                            headers=headers)
+    response = render(request, "shop/_order_status.html", settled=ctx["state"] not in ("", "pending", "failed"),
+                      **ctx)
+    response.headers.update(headers)
+    return response
 
 
 routes = [
@@ -195,4 +241,5 @@ routes = [
     Route("/shop/cart", cart, methods=["GET", "POST"]),
     Route("/shop/checkout", checkout, methods=["GET", "POST"]),
     Route("/shop/orders/{order_id:int}", confirmation),
+    Route("/shop/orders/{order_id:int}/status", order_status),
 ]
