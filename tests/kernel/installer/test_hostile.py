@@ -9,6 +9,7 @@ import pytest
 pytestmark = pytest.mark.xdist_group("installer")  # one worker builds the release wheels once
 from sqlalchemy import select
 
+from comptoir.kernel.hookspecs import HOOK_API_VERSION
 from comptoir.kernel.installer.errors import InstallRefused, StaleIndex, UntrustedRelease
 from comptoir.kernel.installer.service import Installer
 from comptoir.marketplace.models import Release, Vendor, VendorKey
@@ -92,7 +93,7 @@ def test_forged_index_and_changed_marketplace_key(shop, installer, built, market
 
 def test_kernel_range_the_shop_cannot_meet(shop, installer, built) -> None:  # type: ignore[no-untyped-def]
     pid = "future-" + built["id"].split("-")[1]
-    with pytest.raises(InstallRefused, match=r"needs kernel hook API >=2.0,<3; this shop runs 1.0.0"):
+    with pytest.raises(InstallRefused, match=rf"needs kernel hook API >=2.0,<3; this shop runs {HOOK_API_VERSION}"):
         installer.install(pid)
     _nothing_installed(shop, pid)
 
