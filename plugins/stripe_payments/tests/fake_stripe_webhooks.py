@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 # The event types this fake can send, and so the ones an endpoint may ask for.
 KNOWN_EVENTS = (
@@ -44,13 +44,17 @@ class _Job:
     seq: int
     endpoint_id: str = field(compare=False)
     url: str = field(compare=False)
-    secret: str = field(compare=False)
     event: dict[str, Any] = field(compare=False)
+    signed: Callable[[bytes], dict[str, str]] = field(compare=False)  # body → the provider's signature headers
     attempt: int = field(default=1, compare=False)
 
 
 class WebhookSender:
     """Delivers events from one background thread, in the order they happened, with retries.
+
+    Provider-neutral: each delivery brings the function that signs its body the way its
+    provider does (Stripe's ``Stripe-Signature``, PayPal's transmission headers), called
+    again at every attempt.
 
     ``deliveries`` records every attempt: endpoint, event id and type, attempt number, the
     HTTP status the shop answered (0 when it could not be reached) and the time.
@@ -80,10 +84,11 @@ class WebhookSender:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def enqueue(self, endpoint_id: str, url: str, secret: str, event: dict[str, Any]) -> None:
+    def enqueue(self, endpoint_id: str, url: str, event: dict[str, Any],
+                signed: Callable[[bytes], dict[str, str]]) -> None:
         """Deliver ``event`` (already a snapshot) to one endpoint as soon as possible."""
         with self._cond:
-            heapq.heappush(self._heap, _Job(time.monotonic(), next(self._seq), endpoint_id, url, secret, event))
+            heapq.heappush(self._heap, _Job(time.monotonic(), next(self._seq), endpoint_id, url, event, signed))
             self._cond.notify_all()
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
@@ -122,8 +127,7 @@ class WebhookSender:
     def _post(self, job: _Job) -> tuple[int, str]:
         body = json.dumps(job.event).encode()
         request = urllib.request.Request(job.url, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-            "Stripe-Signature": signature(body, job.secret, int(time.time()))})
+            "Content-Type": "application/json; charset=utf-8", **job.signed(body)})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
                 return int(answer.status), ""
@@ -187,7 +191,10 @@ class WebhookEndpoints:
         """Queue ``event`` for every enabled endpoint that wants its type."""
         for we in self.endpoints.values():
             if we["status"] == "enabled" and ("*" in we["enabled_events"] or event["type"] in we["enabled_events"]):
-                self.sender.enqueue(we["id"], we["url"], self._secrets[we["id"]], event)
+                secret = self._secrets[we["id"]]
+                self.sender.enqueue(we["id"], we["url"], event, lambda body, key=secret: {
+                    "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                    "Stripe-Signature": signature(body, key, int(time.time()))})
 
     @staticmethod
     def _events(p: dict[str, Any], error: Any) -> list[str]:
