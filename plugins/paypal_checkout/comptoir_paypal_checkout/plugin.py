@@ -12,18 +12,20 @@
   expires at PayPal: nothing to release);
 - refund: ``POST /v2/payments/captures/{id}/refund``;
 - webhooks: verified by PayPal (``POST /v1/notifications/verify-webhook-signature``)
-  and normalised; the PayPal order id is the reference in every update.
+  and normalised; the PayPal order id is the reference in every update;
+- payment_page: the approve link on the order page (see ``checkout_page``);
+- account_connected: the shop's webhook registered at PayPal (see ``webhook_setup``).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from comptoir.sdk import (
-    CartView, Money, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult, PaymentStatusUpdate, WebhookRequest,
-    hookimpl,
+    CartView, Money, PaymentMethod, PaymentPage, PaymentRef, PaymentRequest, PaymentResult, PaymentStatusUpdate,
+    WebhookRequest, hookimpl,
 )
 
-from comptoir_paypal_checkout import webhooks
+from comptoir_paypal_checkout import checkout_page, webhook_setup, webhooks
 from comptoir_paypal_checkout.client import PayPalClient, PayPalError, from_value, to_value
 
 # Currencies PayPal accepts for payments (https://developer.paypal.com/api/rest/reference/currency-codes/).
@@ -159,7 +161,7 @@ def payment_refund(ctx: Any, payment: PaymentRef, amount: Money, idempotency_key
 @hookimpl
 def payment_webhook(ctx: Any, request: WebhookRequest) -> list[PaymentStatusUpdate]:
     client = PayPalClient(ctx)
-    event = webhooks.verify(client, request, str(ctx.setting("webhook_id") or ""))
+    event = webhooks.verify(client, request, webhook_setup.webhook_id(ctx))
     if event.get("event_type") == "CHECKOUT.ORDER.APPROVED":
         # The buyer approved: take the money now (authorize or capture), so the order
         # moves on even if the shopper closed the window before coming back.
@@ -176,3 +178,13 @@ def payment_webhook(ctx: Any, request: WebhookRequest) -> list[PaymentStatusUpda
         return [PaymentStatusUpdate(provider_reference=result.provider_reference, status=result.status,
                                     event_id=str(event["id"]), amount=result.amount)]
     return webhooks.normalize(event)
+
+
+@hookimpl
+def payment_page(ctx: Any, payment: PaymentRef, order_number: str, return_url: str) -> PaymentPage | None:
+    return checkout_page.payment_page(ctx, payment, order_number, complete)
+
+
+@hookimpl
+def account_connected(ctx: Any, account: str, shop_url: str) -> list[str]:
+    return webhook_setup.register(ctx, shop_url) if account == "client" else []

@@ -7,6 +7,13 @@ JSON bodies, amounts with the currency's decimals, and replays a repeated
 Webhook signatures are an HMAC of PayPal's documented transmission fields under a key
 only the fake knows (PayPal uses a certificate; what matters here is that only
 "PayPal" can produce one and only its verify endpoint can check it).
+
+The buyer's side is served too: the order's ``payer-action`` link opens the fake's
+approval page (``/checkoutnow?token=<order id>``), where "Pay Now" approves the order
+and goes back to the order's ``return_url`` with ``token`` and ``PayerID`` (or says
+the window can be closed when there is none), "Cancel" goes to ``cancel_url``.
+Webhooks registered with ``/v1/notifications/webhooks`` receive each event, signed,
+from a background thread with retries (``deliveries`` lists every attempt).
 """
 from __future__ import annotations
 
@@ -23,7 +30,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from plugins.stripe_payments.tests.fake_stripe_webhooks import WebhookSender  # provider-neutral
 
 CLIENT_ID = "AeA1QIZXiflr1_-r0U2UbWTziOWX1GRQer5"
 CLIENT_SECRET = "EJ3bnXaVm1vJ2yCm4rFl6rXgTy7gK9pQ"
@@ -58,6 +67,13 @@ class FakePayPal:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.webhooks: dict[str, dict[str, Any]] = {}  # id → {id, url, event_types}
+        self.sender = WebhookSender()
+
+    @property
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook delivery attempt (webhook id, event, type, attempt, status)."""
+        return self.sender.deliveries
 
     @property
     def url(self) -> str:
@@ -75,6 +91,15 @@ class FakePayPal:
         class Handler(BaseHTTPRequestHandler):
             def _serve(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/checkoutnow"):  # the buyer's browser, not the API
+                    status, headers, body = fake.approval_page(self.command, self.path, raw)
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 status, body = fake.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
                 self.send_response(status)
                 if body:
@@ -83,16 +108,18 @@ class FakePayPal:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = _serve
+            do_GET = do_POST = do_DELETE = _serve
 
             def log_message(self, *args: Any) -> None:
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.sender.start()
         return self
 
     def stop(self) -> None:
+        self.sender.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -113,9 +140,14 @@ class FakePayPal:
         res = json.loads(json.dumps(resource))
         if order_id:
             res["supplementary_data"] = {"related_ids": {"order_id": order_id}}
-        self.events.append({"id": self._id("WH-"), "event_version": "1.0", "event_type": kind,
-                            "resource_type": "checkout-order" if kind.startswith("CHECKOUT") else "capture",
-                            "create_time": datetime.now(timezone.utc).isoformat(), "resource": res})
+        event = {"id": self._id("WH-"), "event_version": "1.0", "event_type": kind,
+                 "resource_type": "checkout-order" if kind.startswith("CHECKOUT") else "capture",
+                 "create_time": datetime.now(timezone.utc).isoformat(), "resource": res}
+        self.events.append(event)
+        for hook in self.webhooks.values():
+            if any(t["name"] in (kind, "*") for t in hook["event_types"]):
+                self.sender.enqueue(hook["id"], hook["url"], event,
+                                    lambda body, wid=hook["id"], ev=event: self.delivery_headers(ev, wid))
 
     def _signature(self, tid: str, when: str, webhook_id: str, event: dict[str, Any]) -> str:
         crc = zlib.crc32(json.dumps(event, sort_keys=True).encode())
@@ -129,6 +161,35 @@ class FakePayPal:
                 "PAYPAL-TRANSMISSION-SIG": self._signature(tid, when, webhook_id, event),
                 "PAYPAL-CERT-URL": "https://api.paypal.com/v1/notifications/certs/CERT-360caa42", "PAYPAL-AUTH-ALGO":
                 "SHA256withRSA"}
+
+    def approval_page(self, method: str, target: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+        """PayPal's page where the buyer approves (or cancels) one order."""
+        html = {"Content-Type": "text/html; charset=utf-8"}
+        token = dict(parse_qsl(urlsplit(target).query)).get("token", "")
+        with self._lock:
+            order = self.orders.get(token)
+            if order is None:
+                return 404, html, b"<!doctype html><p>This payment session is not valid any more.</p>"
+            context = (order.get("payment_source") or {}).get("paypal", {}).get("experience_context") or {}
+            if method == "GET":
+                amount = order["purchase_units"][0]["amount"]
+                return 200, html, f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>PayPal Checkout</title></head><body style="font-family:sans-serif;padding:16px">
+<h1 style="font-size:18px">Pay with PayPal</h1><p id="amount">{amount['value']} {amount['currency_code']}</p>
+<form method="post"><input type="hidden" name="action" value="approve">
+<button id="payment-submit-btn" type="submit">Pay Now</button></form>
+<form method="post"><input type="hidden" name="action" value="cancel">
+<button id="cancelLink" type="submit">Cancel and return</button></form></body></html>""".encode()
+            if dict(parse_qsl(raw.decode())).get("action") == "approve":
+                if order["status"] == "PAYER_ACTION_REQUIRED":
+                    order["status"] = "APPROVED"
+                    self._event("CHECKOUT.ORDER.APPROVED", order)
+                back, params = str(context.get("return_url") or ""), {"token": token, "PayerID": "QYR5Z8XDVJNXQ"}
+            else:
+                back, params = str(context.get("cancel_url") or ""), {"token": token}
+        if back:
+            return 303, {"Location": back + ("&" if "?" in back else "?") + urlencode(params)}, b""
+        return 200, html, b"<!doctype html><p id=\"done\">Done. You can close this window and return to the shop.</p>"
 
     # ---- protocol -----------------------------------------------------------------------
     def handle(self, method: str, target: str, h: dict[str, str], raw: bytes) -> tuple[int, bytes]:
@@ -203,6 +264,12 @@ class FakePayPal:
             return self.refund(*self.captures[p[3]], body)
         if p == ["v1", "notifications", "verify-webhook-signature"] and method == "POST":
             return self.verify(body)
+        if p == ["v1", "notifications", "webhooks"]:
+            return self.create_webhook(body) if method == "POST" else {"webhooks": list(self.webhooks.values())}
+        if p[:3] == ["v1", "notifications", "webhooks"] and len(p) == 4 and method == "DELETE":
+            if self.webhooks.pop(p[3], None) is None:
+                raise Fail(404, "INVALID_RESOURCE_ID", "Specified resource ID does not exist.")
+            return None
         raise Fail(404, "NOT_FOUND", f"No route {method} {path}")
 
     @staticmethod
@@ -225,8 +292,9 @@ class FakePayPal:
         oid = self._id("5O")
         order = {"id": oid, "intent": body["intent"], "status": "PAYER_ACTION_REQUIRED",
                  "purchase_units": json.loads(json.dumps(units)),
-                 "links": [{"href": f"https://www.paypal.com/checkoutnow?token={oid}", "rel": "payer-action",
-                            "method": "GET"}]}
+                 "payment_source": json.loads(json.dumps(body.get("payment_source") or {})),
+                 "links": [{"href": f"{self.url}/checkoutnow?token={oid}", "rel": "payer-action", "method": "GET"},
+                           {"href": f"{self.url}/v2/checkout/orders/{oid}", "rel": "self", "method": "GET"}]}
         self.orders[oid] = order
         return order
 
@@ -292,6 +360,17 @@ class FakePayPal:
         self._event("PAYMENT.CAPTURE.REFUNDED", refund, order_id)
         return refund
 
+    def create_webhook(self, body: dict[str, Any]) -> dict[str, Any]:
+        url, types = str(body.get("url") or ""), body.get("event_types") or []
+        if not url.startswith(("https://", "http://")) or not types or any(not t.get("name") for t in types):
+            raise Fail(400, "VALIDATION_ERROR", "Invalid data provided", "INVALID_PARAMETER_VALUE",
+                       "url and event_types[].name are required.")
+        if any(h["url"] == url for h in self.webhooks.values()):
+            raise Fail(400, "WEBHOOK_URL_ALREADY_EXISTS", "Webhook URL already exists.")
+        hook = {"id": self._id("WH"), "url": url, "event_types": [{"name": str(t["name"])} for t in types]}
+        self.webhooks[hook["id"]] = hook
+        return hook
+
     def verify(self, body: dict[str, Any]) -> dict[str, Any]:
         need = ("auth_algo", "cert_url", "transmission_id", "transmission_sig", "transmission_time", "webhook_id",
                 "webhook_event")
@@ -300,5 +379,5 @@ class FakePayPal:
                        "A required field is missing.")
         good = hmac.compare_digest(body["transmission_sig"], self._signature(
             body["transmission_id"], body["transmission_time"], body["webhook_id"], body["webhook_event"]))
-        ok = good and body["webhook_id"] == WEBHOOK_ID
+        ok = good and (body["webhook_id"] == WEBHOOK_ID or body["webhook_id"] in self.webhooks)
         return {"verification_status": "SUCCESS" if ok else "FAILURE"}

@@ -113,8 +113,9 @@ class WebhookSender:
                 self._busy += 1
             status, error = self._post(job)
             with self._cond:
+                kind = job.event.get("type") or job.event.get("event_type")  # Stripe's name, PayPal's
                 self.deliveries.append({"endpoint": job.endpoint_id, "url": job.url, "event": job.event["id"],
-                                        "type": job.event["type"], "attempt": job.attempt, "status": status,
+                                        "type": kind, "attempt": job.attempt, "status": status,
                                         "error": error, "at": time.time()})
                 if not 200 <= status < 300 and job.attempt <= len(self.retry_delays):
                     job.due = time.monotonic() + self.retry_delays[job.attempt - 1]
