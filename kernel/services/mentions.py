@@ -103,15 +103,10 @@ def collect(kernel: "Kernel", *, plugins: Iterable[str] | None = None, due_only:
     """
     every = float(kernel.settings.mentions_every_s if every_s is None else every_s)
     names = collectors(kernel) if plugins is None else list(plugins)
-    recent: set[str] = set()
-    if due_only and names:  # a read first: a round with nothing due writes nothing
-        cut = utcnow() - timedelta(seconds=every)
-        with read_only(kernel.factory) as s:
-            recent = {p for p, at in s.execute(select(C.c.plugin, C.c.checked_at).where(C.c.plugin.in_(names)))
-                      if at is not None and _utc(at) > cut}
+    due = set(due_collectors(kernel, every, names)) if due_only else set(names)
     report = CollectReport()
     for plugin in names:
-        since = None if plugin in recent else _claim(kernel, plugin, every if due_only else None)
+        since = _claim(kernel, plugin, every if due_only else None) if plugin in due else None
         if since is None:
             report.plugins.append(PluginCollect(plugin, skipped=True))
             continue
@@ -119,6 +114,20 @@ def collect(kernel: "Kernel", *, plugins: Iterable[str] | None = None, due_only:
     if any(not p.skipped for p in report.plugins):
         report.linked_later = link_pending(kernel.factory)
     return report
+
+
+def due_collectors(kernel: "Kernel", every_s: float | None = None, names: list[str] | None = None) -> list[str]:
+    """Collectors not asked within ``every_s`` seconds (a read: a round with nothing due
+    writes nothing). Being due is no promise: ``collect`` claims each plugin again."""
+    every = float(kernel.settings.mentions_every_s if every_s is None else every_s)
+    names = collectors(kernel) if names is None else names
+    if not names:
+        return []
+    cut = utcnow() - timedelta(seconds=every)
+    with read_only(kernel.factory) as s:
+        recent = {p for p, at in s.execute(select(C.c.plugin, C.c.checked_at).where(C.c.plugin.in_(names)))
+                  if at is not None and _utc(at) > cut}
+    return [n for n in names if n not in recent]
 
 
 def collect_due(kernel: "Kernel") -> CollectReport:

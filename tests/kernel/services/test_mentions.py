@@ -4,6 +4,7 @@ collectors on SQLite and PostgreSQL, handles, voice figures and influence labels
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -244,11 +245,16 @@ def test_scheduled_collection_is_spaced_across_processes(tmp_path: Path, db_url:
 
 
 def test_the_maintenance_job_collects_when_due(kernel: Kernel) -> None:
-    plugin = _with_collector(kernel, Collector([_mention(1), _mention(2)]))
-    assert maintenance(kernel)["mentions_new"] == 2
-    assert "mentions_new" not in maintenance(kernel)  # not due again for mentions_every_s
-    assert len(kernel.host.records["collector"].obj.since) == 1
-    del plugin
+    plugin = Collector([_mention(1), _mention(2)])
+    assert "mentions_queued" not in maintenance(kernel)  # no collector: nothing to queue
+    _with_collector(kernel, plugin)
+    assert maintenance(kernel)["mentions_queued"] == 1  # runs on the job pool, not in this round
+    deadline = time.monotonic() + 10
+    while len(_rows(kernel)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_rows(kernel)) == 2
+    assert "mentions_queued" not in maintenance(kernel)  # not due again for mentions_every_s
+    assert plugin.since == [""]
 
 
 def test_email_links_now_or_when_the_customer_signs_up(kernel: Kernel) -> None:
