@@ -71,10 +71,10 @@ def prepare(url: str, home: Path, *, products: int, orders: int = 0) -> Kernel:
 
 
 @contextmanager
-def serve(url: str, home: Path, workers: int) -> Iterator[str]:
+def serve(url: str, home: Path, workers: int, target: str = "comptoir.kernel.asgi:app") -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "COMPTOIR_HOME": str(home), "COMPTOIR_DATABASE_URL": url}
-    proc = subprocess.Popen([UVICORN, "comptoir.kernel.asgi:app", "--factory", "--host", "127.0.0.1", "--port",
+    proc = subprocess.Popen([UVICORN, target, "--factory", "--host", "127.0.0.1", "--port",
                              str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
                             env=env)
     base = f"http://127.0.0.1:{port}"
@@ -156,7 +156,45 @@ async def _checkout_client(base: str, skus: list[str], stop_at: float, lat: list
     return done
 
 
-def bench_checkout(seconds: int, workers: int, clients: int = 4) -> None:
+def _cpu_seconds(pids: list[int]) -> float:
+    """User+system CPU of processes (and their reaped children) from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += sum(int(x) for x in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _pids(pattern: str) -> list[int]:
+    """Processes matching ``pattern`` and all their descendants (uvicorn's worker processes)."""
+    found = [int(x) for x in subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()]
+    todo = list(found)
+    while todo:
+        kids = subprocess.run(["pgrep", "-P", str(todo.pop())], capture_output=True, text=True).stdout.split()
+        todo += [int(k) for k in kids if int(k) not in found]
+        found += [int(k) for k in kids if int(k) not in found]
+    return found
+
+
+def _checkout_wrk(base: str, skus_file: str, seconds: int, clients: int) -> tuple[int, int, float]:
+    """Orders, failures and seconds from wrk running bench/checkout_flow.lua."""
+    out = subprocess.run(["wrk", f"-t{clients}", f"-c{clients}", f"-d{seconds}s", "-s",
+                          str(Path(__file__).with_name("checkout_flow.lua")), base],
+                         capture_output=True, text=True, check=True, env={**os.environ, "SKUS_FILE": skus_file}).stdout
+    m = re.search(r"ORDERS (\d+) FAILURES (\d+) SECONDS ([\d.]+)", out)
+    assert m, out
+    return int(m.group(1)), int(m.group(2)), float(m.group(3))
+
+
+def bench_checkout(seconds: int, workers: int, clients: int = 4, client: str = "wrk") -> None:
+    """``client``: ``wrk`` (C load generator, a Lua script drives the flow) or ``httpx``
+    (asyncio; its own CPU competes with the server on this 2-core machine)."""
+    if client == "wrk" and not shutil.which("wrk"):
+        print("checkout: wrk is not installed (apt-get install wrk); using the httpx client")
+        client = "httpx"
     with database("postgres") as url, tempfile.TemporaryDirectory() as d:
         home = Path(d)
         kernel = prepare(url, home, products=200)
@@ -168,21 +206,34 @@ def bench_checkout(seconds: int, workers: int, clients: int = 4) -> None:
         with kernel.factory() as s:
             skus = list(s.scalars(select(Variant.sku)))
         kernel.close()
+        skus_file = home / "skus.txt"
+        skus_file.write_text("\n".join(skus) + "\n")
         with serve(url, home, workers) as base:
+            server, postgres = _pids("comptoir.kernel.asgi:app"), _pids("postgres")
+            cpu0 = (_cpu_seconds(server), _cpu_seconds(postgres))
             lat: list[float] = []
+            failures = 0
+            if client == "wrk":
+                n, failures, wall = _checkout_wrk(base, str(skus_file), seconds, clients)
+            else:
+                async def run() -> int:
+                    stop_at = time.monotonic() + seconds
+                    rngs = [random.Random(i) for i in range(clients)]
+                    return sum(await asyncio.gather(*[_checkout_client(base, skus, stop_at, lat, r) for r in rngs]))
 
-            async def run() -> int:
-                stop_at = time.monotonic() + seconds
-                rngs = [random.Random(i) for i in range(clients)]
-                return sum(await asyncio.gather(*[_checkout_client(base, skus, stop_at, lat, r) for r in rngs]))
-
-            t0 = time.perf_counter()
-            n = asyncio.run(run())
-            wall = time.perf_counter() - t0
-        xs = sorted(lat)
-        print(f"checkout over HTTP, PostgreSQL, {clients} clients, uvicorn workers={workers}: {n / wall:.1f} orders/s "
-              f"({n} orders in {wall:.1f} s; 5 requests each); per order p50 {statistics.median(xs) * 1000:.1f} ms"
-              f", p99 {xs[int(0.99 * (len(xs) - 1))] * 1000:.1f} ms")
+                t0 = time.perf_counter()
+                n = asyncio.run(run())
+                wall = time.perf_counter() - t0
+            cpu1 = (_cpu_seconds(server), _cpu_seconds(postgres))
+        per_order = [(b - a) / max(n, 1) * 1000 for a, b in zip(cpu0, cpu1)]
+        line = (f"checkout over HTTP, PostgreSQL, {clients} clients ({client}), uvicorn workers={workers}: "
+                f"{n / wall:.1f} orders/s ({n} orders in {wall:.1f} s; 5 requests each; {failures} failed flows); "
+                f"CPU per order: server {per_order[0]:.1f} ms, PostgreSQL {per_order[1]:.1f} ms")
+        if lat:
+            xs = sorted(lat)
+            line += (f"; per order p50 {statistics.median(xs) * 1000:.1f} ms"
+                     f", p99 {xs[int(0.99 * (len(xs) - 1))] * 1000:.1f} ms")
+        print(line)
 
 
 def bench_reco(requests: int) -> None:
@@ -224,13 +275,14 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--checkout-workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--client", choices=("wrk", "httpx"), default="wrk")
     ap.add_argument("--reco-requests", type=int, default=2000)
     args = ap.parse_args()
     parts = args.parts.split(",")
     if "catalog" in parts:
         bench_catalog(args.seconds)
     if "checkout" in parts:
-        bench_checkout(args.seconds, args.checkout_workers, args.clients)
+        bench_checkout(args.seconds, args.checkout_workers, args.clients, args.client)
     if "reco" in parts:
         bench_reco(args.reco_requests)
 

@@ -22,9 +22,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
-from comptoir.kernel.db import transaction
+from comptoir.kernel.db import read_conn, transaction, write_conn
 from comptoir.kernel.domain.base import utcnow
 from comptoir.kernel.domain.events import EventDelivery, OutboxEvent
 from comptoir.kernel.errors import ComptoirError, ValidationFailed
@@ -53,16 +53,27 @@ def subscriptions(kernel: "Kernel") -> dict[str, list[str]]:
     return {plugin: list(patterns) for plugin, patterns in kernel.host.call_each("event_subscriptions")}
 
 
+_UNRELAYED = (select(OutboxEvent.id).where(OutboxEvent.relayed_at.is_(None))  # type: ignore[union-attr]
+              .order_by(OutboxEvent.id).limit(1))  # type: ignore[arg-type]
+_DUE = (select(EventDelivery.id).where(
+    or_(EventDelivery.status == "pending", EventDelivery.status == "queued"),
+    EventDelivery.next_attempt_at <= bindparam("now")).order_by(EventDelivery.id).limit(bindparam("limit")))  # type: ignore[arg-type]
+
+
 def relay_outbox(kernel: "Kernel", batch: int = 500) -> int:
     """Turn new outbox events into one delivery per subscribed plugin. Returns events relayed."""
+    # Most rounds find nothing: an autocommit probe answers that without a transaction.
+    with read_conn(kernel.engine) as c:
+        if c.execute(_UNRELAYED).first() is None:
+            return 0
     subs = subscriptions(kernel)
     now = utcnow()
-    with transaction(kernel.factory) as s:
+    with write_conn(kernel.engine) as c:
         q = select(OutboxEvent.id, OutboxEvent.topic).where(OutboxEvent.relayed_at.is_(None))  # type: ignore[union-attr]
         q = q.order_by(OutboxEvent.id).limit(batch)  # type: ignore[arg-type]
         if not kernel.settings.is_sqlite:
             q = q.with_for_update(skip_locked=True)  # several relays may run; each event goes once
-        events = s.execute(q).all()
+        events = c.execute(q).all()
         if not events:
             return 0
         rows = [{"event_id": ev.id, "plugin": plugin, "status": "pending", "attempts": 0, "next_attempt_at": now,
@@ -70,8 +81,8 @@ def relay_outbox(kernel: "Kernel", batch: int = 500) -> int:
                 for ev in events for plugin, patterns in subs.items()
                 if any(fnmatch.fnmatchcase(ev.topic, p) for p in patterns)]
         if rows:
-            s.execute(insert(EventDelivery), rows)
-        s.execute(update(OutboxEvent).where(OutboxEvent.id.in_([ev.id for ev in events]))  # type: ignore[union-attr]
+            c.execute(insert(EventDelivery), rows)
+        c.execute(update(OutboxEvent).where(OutboxEvent.id.in_([ev.id for ev in events]))  # type: ignore[union-attr]
                   .values(relayed_at=now))
         return len(events)
 
@@ -79,21 +90,19 @@ def relay_outbox(kernel: "Kernel", batch: int = 500) -> int:
 def claim_due(kernel: "Kernel", limit: int = 200) -> list[int]:
     """Deliveries due now (or whose lease expired), marked ``queued`` by this caller only."""
     now = utcnow()
-    with kernel.factory() as s:
-        ids = list(s.scalars(select(EventDelivery.id).where(
-            or_(EventDelivery.status == "pending", EventDelivery.status == "queued"),
-            EventDelivery.next_attempt_at <= now).order_by(EventDelivery.id).limit(limit)))  # type: ignore[arg-type]
-    claimed = []
+    with read_conn(kernel.engine) as c:  # the usual answer is "none": no transaction for it
+        ids = list(c.scalars(_DUE, {"now": now, "limit": limit}))
+    if not ids:
+        return []
     lease_until = now + timedelta(seconds=LEASE_S)
-    for delivery_id in ids:
-        with transaction(kernel.factory) as s:
-            res = s.execute(update(EventDelivery).where(
-                EventDelivery.id == delivery_id, EventDelivery.next_attempt_at <= now,
-                EventDelivery.status.in_(("pending", "queued")))  # type: ignore[attr-defined]
-                .values(status="queued", next_attempt_at=lease_until))
-            if res.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(delivery_id)
-    return claimed
+    with write_conn(kernel.engine) as c:
+        # one conditional UPDATE claims them all; a delivery another runner claimed in
+        # between no longer matches the conditions and is not returned
+        claimed = c.scalars(update(EventDelivery).where(
+            EventDelivery.id.in_(ids), EventDelivery.next_attempt_at <= now,  # type: ignore[union-attr]
+            EventDelivery.status.in_(("pending", "queued")))  # type: ignore[attr-defined]
+            .values(status="queued", next_attempt_at=lease_until).returning(EventDelivery.id)).all()
+    return sorted(claimed)
 
 
 def deliver(kernel: "Kernel", delivery_id: int) -> str:
@@ -207,6 +216,7 @@ class _Pump:
     """A background thread that runs ``tick`` every ``poll_s``, or at once when notified."""
 
     name = "comptoir-jobs"
+    coalesce_s = 0.05
 
     def __init__(self, kernel: "Kernel", poll_s: float, maintenance_s: float) -> None:
         self.kernel = kernel
@@ -242,7 +252,11 @@ class _Pump:
                 self.tick()
             except Exception:
                 log.exception("%s round failed; retrying", self.name)
-            self._wake.wait(self.poll_s)
+            woken = self._wake.wait(self.poll_s)
+            if woken:
+                # Every write request notifies: under load that is hundreds of wake-ups a
+                # second. Waiting a moment lets one round serve a whole burst of them.
+                self._stop.wait(self.coalesce_s)
             self._wake.clear()
 
     def stop(self) -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 
-from comptoir.kernel.db import read_only, transaction
+from comptoir.kernel.db import read_conn, read_only, transaction, write_conn
 from comptoir.kernel.domain import Cart, Category, Location, Order, OrderLine
 from comptoir.kernel.errors import NotFound
 from comptoir.kernel.services.carts import add_item, cart_view, create_cart, get_cart, set_line
@@ -25,7 +25,8 @@ def cart_write(s: Any) -> None:
     """Cart changes do not wait for the disk on PostgreSQL (``synchronous_commit`` off for
     this transaction only). A crash could lose the last few milliseconds of cart edits,
     which a shopper redoes; orders, payments and stock keep full durability."""
-    if s.get_bind().dialect.name == "postgresql":
+    dialect = s.dialect if isinstance(s, Connection) else s.get_bind().dialect  # a Core connection or a Session
+    if dialect.name == "postgresql":
         s.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
@@ -113,22 +114,24 @@ def list_locations(call: Call) -> Page:
 @api.op("POST", f"{P}/carts", summary="Start a cart", tag="cart", body=S.CartIn, response=S.CartOut, status=201)
 def new_cart(call: Call) -> dict[str, Any]:
     """Returns the cart and its ``token``; the token is the cart's only key, keep it."""
-    with transaction(call.kernel.factory) as s:
-        cart_write(s)
-        cart = create_cart(s, call.body.currency, email=call.body.email)
-        return cart_dict(s, cart)
+    with write_conn(call.kernel.engine) as c:
+        cart_write(c)
+        cart = create_cart(c, call.body.currency, email=call.body.email)
+    zero = money(0, cart.currency)  # a new cart has no lines: no need to read them back
+    return {"token": cart.token, "status": cart.status, "currency": cart.currency, "lines": [],
+            "subtotal": zero, "item_count": 0}
 
 
 @api.op("GET", f"{P}/carts/{{token}}", summary="Read a cart", tag="cart", response=S.CartOut)
 def read_cart(call: Call) -> dict[str, Any]:
-    with read_only(call.kernel.factory) as s:
-        return cart_dict(s, get_cart(s, call.path["token"]))
+    with read_conn(call.kernel.engine) as c:
+        return cart_dict(c, get_cart(c, call.path["token"]))
 
 
 @api.op("POST", f"{P}/carts/{{token}}/items", summary="Add a product to the cart", tag="cart", body=S.CartItemIn,
         response=S.CartOut)
 def add_to_cart(call: Call) -> dict[str, Any]:
-    with transaction(call.kernel.factory) as s:
+    with write_conn(call.kernel.engine) as s:  # Core connection: carts are the busiest writes
         cart_write(s)
         cart = get_cart(s, call.path["token"])
         add_item(s, cart, sku=call.body.sku, quantity=call.body.quantity)
@@ -138,7 +141,7 @@ def add_to_cart(call: Call) -> dict[str, Any]:
 @api.op("PUT", f"{P}/carts/{{token}}/items/{{sku}}", summary="Set a line's quantity (0 removes it)", tag="cart",
         body=S.CartQuantityIn, response=S.CartOut)
 def set_cart_line(call: Call) -> dict[str, Any]:
-    with transaction(call.kernel.factory) as s:
+    with write_conn(call.kernel.engine) as s:  # Core connection: carts are the busiest writes
         cart_write(s)
         cart = get_cart(s, call.path["token"])
         set_line(s, cart, sku=call.path["sku"], quantity=call.body.quantity)
@@ -166,9 +169,7 @@ def place_order(call: Call, body: S.CheckoutIn, customer_id: int | None) -> dict
         cart_token=body.cart_token, email=body.email, address=body.address.to_address(),
         shipping_quote_id=body.shipping_quote_id, payment_method_id=body.payment_method_id,
         idempotency_key=body.idempotency_key, customer_id=customer_id))
-    with read_only(call.kernel.factory) as s:
-        ref = s.scalar(select(Order.reference).where(Order.id == placed.order_id)) or ""
-    return {"order_id": placed.order_id, "number": placed.number, "reference": ref, "status": placed.status,
+    return {"order_id": placed.order_id, "number": placed.number, "reference": placed.reference, "status": placed.status,
             "total": money(placed.total.amount, placed.total.currency), "payment_status": placed.payment_status,
             "next_action_url": placed.next_action_url}
 
