@@ -6,7 +6,8 @@ event id is recorded in ``webhook_receipt`` in the same transaction as its effec
 so a repeated delivery changes nothing. Payment statuses have a rank (pending <
 authorized < captured < refunded; voided and failed end a payment that was never
 captured): an update ranked below what the payment already reached is recorded as
-received and ignored, so events arriving out of order cannot move an order back.
+received and ignored, so events arriving out of order cannot move an order back. A
+failed try is not final: the shopper may pay the same payment with another card.
 """
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 RANK = {"pending": 0, "authorized": 1, "captured": 2, "refunded": 3, "failed": 1, "declined": 1, "voided": 1}
 # Statuses a payment may end in from a lower rank only (a captured payment cannot fail).
 TERMINAL_BEFORE_CAPTURE = {"failed", "declined", "voided"}
+# A failed or declined try does not end a payment that waits for the shopper: they may
+# confirm the same payment again with another card (Stripe's intent goes back to
+# requires_payment_method). Only voided is final.
+RETRYABLE = {"failed", "declined"}
 
 
 @dataclass(frozen=True)
@@ -41,12 +46,13 @@ class Applied:
 
 
 def _reached(txs: list[Any]) -> str:
-    """The furthest status a payment reached, from its transactions."""
+    """The furthest status a payment reached, from its transactions (oldest first)."""
     best = "pending"
     for tx in txs:
-        if tx.status not in RANK:
+        if tx.status not in RANK or tx.status == "pending":
             continue
-        if RANK[tx.status] > RANK[best] or (tx.status in TERMINAL_BEFORE_CAPTURE and RANK[best] < RANK["captured"]):
+        if (best in RETRYABLE or RANK[tx.status] > RANK[best]
+                or (tx.status in TERMINAL_BEFORE_CAPTURE and RANK[best] < RANK["captured"])):
             best = tx.status
     return best
 
@@ -55,8 +61,12 @@ def _stale(status: str, reached: str) -> bool:
     """Would ``status`` move a payment that reached ``reached`` backwards (or nowhere)?"""
     if status == "refunded":
         return False  # partial refunds repeat, and a refund is money gone whatever came before
+    if reached in RETRYABLE:
+        return status in RETRYABLE or status == "pending"  # the shopper tried another card: a success counts
     if reached in TERMINAL_BEFORE_CAPTURE:
         return status != "captured"  # money that moved after all is still recorded
+    if status in RETRYABLE:  # an authorized payment cannot fail any more: an older event, late
+        return RANK[reached] >= RANK["authorized"] and reached != "pending"
     if status in TERMINAL_BEFORE_CAPTURE:
         return RANK[reached] >= RANK["captured"]
     return RANK[status] <= RANK[reached]

@@ -90,9 +90,33 @@ def test_out_of_order_events_never_move_back(kernel_any: Kernel) -> None:
     assert txs[1:] == [("webhook", "captured"), ("webhook", "refunded"), ("webhook", "refunded")]
 
 
-def test_a_failed_payment_stays_failed(kernel_any: Kernel) -> None:
+def test_a_failure_delivered_after_the_authorization_is_stale(kernel_any: Kernel) -> None:
+    """Providers never fail an authorized payment (Stripe: payment_failed only comes from a
+    confirmation, which sends the intent back to requires_payment_method); a failure seen
+    after an authorization is an older event arriving late."""
     order_id, ref = _setup(kernel_any)
-    assert deliver(kernel_any, {"ref": ref, "status": "failed", "id": "f1"},
-                   {"ref": ref, "status": "authorized", "id": "f0"}) == ["applied", "stale"]
+    assert deliver(kernel_any, {"ref": ref, "status": "authorized", "id": "f1"},
+                   {"ref": ref, "status": "failed", "id": "f0"}) == ["applied", "stale"]
     status, txs, paid = _state(kernel_any, order_id)
-    assert status == "placed" and txs[-1] == ("webhook", "failed") and paid == 0
+    assert status == "placed" and txs[-1] == ("webhook", "authorized") and paid == 0
+
+
+def test_a_failed_card_then_a_good_one_authorizes_the_same_payment(kernel_any: Kernel) -> None:
+    """The shopper's first card is declined on the order page, the second is authorized
+    (capture on fulfilment): the authorization counts, and a late repeat of the failure
+    does not undo it."""
+    order_id, ref = _setup(kernel_any)
+    assert deliver(kernel_any, {"ref": ref, "status": "failed", "id": "e1"}) == ["applied"]
+    assert deliver(kernel_any, {"ref": ref, "status": "authorized", "id": "e2"}) == ["applied"]
+    assert deliver(kernel_any, {"ref": ref, "status": "failed", "id": "e0"}) == ["stale"]  # a late, older failure
+    assert deliver(kernel_any, {"ref": ref, "status": "captured", "id": "e3"}) == ["applied"]
+    status, txs, paid = _state(kernel_any, order_id)
+    assert status == "paid" and paid == 1
+    assert [t[1] for t in txs] == ["pending", "failed", "authorized", "captured"]
+
+
+def test_voided_stays_voided_but_captured_money_is_recorded(kernel_any: Kernel) -> None:
+    order_id, ref = _setup(kernel_any)
+    assert deliver(kernel_any, {"ref": ref, "status": "voided", "id": "e1"}) == ["applied"]
+    assert deliver(kernel_any, {"ref": ref, "status": "authorized", "id": "e2"}) == ["stale"]
+    assert deliver(kernel_any, {"ref": ref, "status": "failed", "id": "e3"}) == ["stale"]
