@@ -132,11 +132,16 @@ class ShipmentRequest:
     value: Money
     parcels: int = 1
     origin_country: str = "FR"
+    # The pickup point the shopper chose (an id from ``shipping_pickup_points``) when the
+    # quote has ``pickup_point_required``; empty for delivery to the address.
+    pickup_point_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ShippingQuote:
-    """One carrier offer. ``id`` is stable for the same request so a quote can be re-checked."""
+    """One carrier offer. ``id`` is stable for the same request so a quote can be re-checked.
+    ``pickup_point_required``: the parcel goes to a relay point the shopper chooses among
+    the carrier's ``shipping_pickup_points``; checkout refuses the quote without one."""
 
     id: str
     carrier: str

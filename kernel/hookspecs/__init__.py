@@ -12,7 +12,7 @@ from comptoir.kernel.hookspecs import (
 )
 from comptoir.kernel.hookspecs.markers import HookPolicy, hookimpl, hookspec, policy_of, spec
 
-HOOK_API_VERSION = "1.2.0"
+HOOK_API_VERSION = "1.3.0"
 
 MODULES: tuple[ModuleType, ...] = (
     lifecycle, payments, shipping, social, widgets, recommendations, channels, events, data,

@@ -17,7 +17,9 @@ def shipping_quotes(ctx: Any, shipment: ShipmentRequest) -> list[ShippingQuote]:
 
     :param ctx: the plugin's own context.
     :param shipment: destination, weight, declared value.
-    :returns: a list of :class:`ShippingQuote` with ids stable for the same request.
+    :returns: a list of :class:`ShippingQuote` with ids stable for the same request. A
+        relay carrier sets ``pickup_point_required`` on quotes delivered to a pickup point;
+        the shopper then chooses one of its ``shipping_pickup_points`` at checkout.
     """
 
 
@@ -25,6 +27,8 @@ def shipping_quotes(ctx: Any, shipment: ShipmentRequest) -> list[ShippingQuote]:
 def shipping_create_label(ctx: Any, shipment: ShipmentRequest, quote: ShippingQuote, reference: str) -> Label:
     """Buy a label for ``quote``. Targeted at the plugin that gave the quote.
 
+    :param shipment: the order's address, weight and value; ``shipment.pickup_point_id``
+        is the point the shopper chose when ``quote.pickup_point_required`` (since 1.3).
     :param reference: the order number, printed on the label.
     :returns: a :class:`Label` with the PDF and tracking number.
     """
@@ -49,5 +53,11 @@ def shipping_return_label(ctx: Any, shipment: ShipmentRequest, reference: str) -
 def shipping_pickup_points(ctx: Any, near: Address, limit: int) -> list[PickupPoint]:
     """Relay / pickup points near an address. Collect-all across relay carriers.
 
-    :returns: up to ``limit`` :class:`PickupPoint`, nearest first.
+    Checkout also calls it targeted at the carrier of a quote with
+    ``pickup_point_required``: to list the points the shopper chooses from, and again
+    when the order is placed to confirm the chosen id and record the point's address.
+
+    :param near: the shipping address (only its postal code and country may be filled in).
+    :returns: up to ``limit`` :class:`PickupPoint`, nearest first, with ids stable enough
+        to come back in ``ShipmentRequest.pickup_point_id``.
     """
