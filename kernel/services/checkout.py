@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import secrets
+import urllib.parse
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable
@@ -37,14 +38,20 @@ from comptoir.kernel.services import stock
 from comptoir.kernel.services.carts import cart_view, get_cart
 from comptoir.kernel.services.outbox import emit
 from comptoir.kernel.types import (
-    Address, CartView, OrderDraft, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult, ShipmentRequest,
-    ShippingQuote,
+    Address, CartView, OrderDraft, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult, PickupPoint,
+    ShipmentRequest, ShippingQuote,
 )
 
 if TYPE_CHECKING:
     from comptoir.kernel.runtime import Kernel
 
 COUNTRY_LEN = 2
+RETURN_URL_MAX = 2000
+# Points listed to the shopper, and searched again at placement to confirm the chosen one:
+# the second search is wider so a point from the list is still found if the carrier's
+# ranking moved a little in between.
+PICKUP_LIST_LIMIT = 10
+PICKUP_CONFIRM_LIMIT = 30
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class CheckoutRequest:
     payment_method_id: str
     idempotency_key: str = ""
     customer_id: int | None = None
+    pickup_point_id: str = ""  # required when the chosen quote has pickup_point_required
+    return_url: str = ""  # where a provider that redirects the shopper (3-D Secure, PayPal) sends them back
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,19 @@ def validate_email(email: str) -> str:
     if not local or "." not in domain or len(email) > 320 or " " in email:
         raise ValidationFailed("a valid e-mail address is required", field="email")
     return email.lower()
+
+
+def validate_return_url(url: str) -> str:
+    """An absolute http(s) URL without credentials, or empty."""
+    url = (url or "").strip()
+    if not url:
+        return ""
+    parts = urllib.parse.urlsplit(url)
+    if (len(url) > RETURN_URL_MAX or parts.scheme not in ("http", "https") or not parts.hostname
+            or parts.username is not None or any(c.isspace() or ord(c) < 32 for c in url)):
+        raise ValidationFailed(f"return_url must be an absolute http(s) URL of at most {RETURN_URL_MAX} characters, "
+                               "such as https://shop.example/orders/42", field="return_url")
+    return url
 
 
 def rank_quotes(quotes: list[ShippingQuote]) -> list[ShippingQuote]:
@@ -145,6 +167,62 @@ class CheckoutService:
                              "enable a shipping plugin that covers this zone", field="address.country")
         return rank_quotes(quotes)
 
+    def pickup_points(self, cart_token: str, quote_id: str, near: Address,
+                      limit: int = PICKUP_LIST_LIMIT) -> list[PickupPoint]:
+        """The points the shopper chooses from for ``quote_id``, nearest ``near`` first.
+
+        Only relay carriers (plugins implementing ``shipping_pickup_points``) are asked
+        for quotes, to find which one offers ``quote_id``; ``near`` may hold only a postal
+        code and a country."""
+        if len(near.country) != COUNTRY_LEN or not near.country.isalpha():
+            raise ValidationFailed("country must be a 2-letter ISO code such as 'FR'", field="country")
+        if not near.postal_code.strip():
+            raise ValidationFailed("postal_code is required", field="postal_code")
+        view = self._view(cart_token, near)
+        request = ShipmentRequest(destination=near, weight_grams=view.weight_grams, value=view.subtotal)
+        for rec in self.host.enabled():
+            if not self.host.implements(rec.name, "shipping_pickup_points"):
+                continue
+            try:
+                offered = self.host.call_one(rec.name, "shipping_quotes", shipment=request) or []
+            except PluginError:
+                continue  # journaled; another relay carrier may offer the quote
+            quote = next((q for q in offered if q.id == quote_id and q.price.currency == view.currency), None)
+            if quote is not None and quote.pickup_point_required:
+                return self._points(replace(quote, plugin=rec.name), near, limit)
+        raise ValidationFailed(f"shipping option {quote_id!r} is not delivered to a pickup point for this cart and "
+                               "address; use the id of a quote with pickup_point_required", field="quote_id")
+
+    def _points(self, quote: ShippingQuote, near: Address, limit: int) -> list[PickupPoint]:
+        try:
+            points = self.host.call_one(quote.plugin, "shipping_pickup_points", near=near, limit=limit)
+        except PluginError:  # the plugin's own message stays in the journal, not in the shopper's face
+            points = None
+        if points is None:  # failed, or answered after its time budget
+            raise PluginError(f"{quote.carrier} could not list its pickup points just now; try again in a moment "
+                              "or choose another delivery option", plugin=quote.plugin, hook="shipping_pickup_points")
+        return list(points)[:limit]
+
+    def _chosen_point(self, quote: ShippingQuote, address: Address, point_id: str) -> PickupPoint | None:
+        """The pickup point of the order, confirmed with the carrier, or None when the quote
+        delivers to the address. Raises ``ValidationFailed`` naming ``pickup_point_id``."""
+        point_id = (point_id or "").strip()
+        if not quote.pickup_point_required:
+            if point_id:
+                raise ValidationFailed(f"shipping option {quote.id!r} delivers to the address, not to a pickup "
+                                       "point; leave pickup_point_id empty", field="pickup_point_id")
+            return None
+        if not point_id:
+            raise ValidationFailed(f"{quote.carrier} {quote.service} delivers to a pickup point: choose one near "
+                                   f"{address.postal_code} (GET /api/v1/carts/{{token}}/pickup-points)",
+                                   field="pickup_point_id")
+        point = next((p for p in self._points(quote, address, PICKUP_CONFIRM_LIMIT) if p.id == point_id), None)
+        if point is None:
+            raise ValidationFailed(f"pickup point {point_id[:60]!r} is not among {quote.carrier}'s points near "
+                                   f"{address.postal_code} {address.country}; choose one from the list",
+                                   field="pickup_point_id")
+        return point
+
     def payment_methods(self, cart_token: str) -> list[PaymentMethod]:
         view = self._view(cart_token)
         return self._methods(view)
@@ -158,6 +236,7 @@ class CheckoutService:
         """Place an order; idempotent on ``req.idempotency_key`` (a retry returns the same order)."""
         email = validate_email(req.email)
         validate_address(req.address)
+        return_url = validate_return_url(req.return_url)
         key = req.idempotency_key or secrets.token_hex(16)
         if len(key) > 100:
             raise ValidationFailed("idempotency_key is at most 100 characters", field="idempotency_key")
@@ -177,6 +256,7 @@ class CheckoutService:
         if method is None:
             raise ValidationFailed(f"payment method {req.payment_method_id!r} is not available",
                                    field="payment_method_id")
+        point = self._chosen_point(quote, req.address, req.pickup_point_id)
         total = view.subtotal + quote.price
         reference = "CK-" + secrets.token_hex(6).upper()
 
@@ -202,7 +282,7 @@ class CheckoutService:
             result: PaymentResult = self.host.call_one(
                 method.plugin, "payment_authorize",
                 request=PaymentRequest(method_id=method.id, amount=total, idempotency_key=pay_key,
-                                       reference=reference, customer_email=email))
+                                       reference=reference, customer_email=email, return_url=return_url))
             if result is None:
                 raise PluginError(f"plugin {method.plugin!r} gave no answer to payment_authorize",
                                   plugin=method.plugin, hook="payment_authorize")
@@ -221,7 +301,7 @@ class CheckoutService:
         # 3. the order, in one transaction, inside the plugins' order_placement wrappers
         draft = OrderDraft(reference=reference, cart=view, shipping=quote, payment_method_id=method.id, total=total)
         try:
-            order_id = self._write_order(attempt_id, draft, req, email, method, result, pay_key)
+            order_id = self._write_order(attempt_id, draft, req, email, method, result, pay_key, point)
         except Exception:
             self._void_quietly(method, result, pay_key, total)
             self._abandon(attempt_id, "abandoned", "order write failed")
@@ -238,9 +318,16 @@ class CheckoutService:
                            reference=reference)
 
     def _write_order(self, attempt_id: int, draft: OrderDraft, req: CheckoutRequest, email: str,
-                     method: PaymentMethod, result: PaymentResult, pay_key: str) -> int:
+                     method: PaymentMethod, result: PaymentResult, pay_key: str, point: PickupPoint | None) -> int:
         view, quote, total = draft.cart, draft.shipping, draft.total
         assert quote is not None
+        shipping_quote: dict[str, Any] = {"id": quote.id, "carrier": quote.carrier, "service": quote.service,
+                                          "price": quote.price.amount, "min_days": quote.min_days,
+                                          "max_days": quote.max_days}
+        if point is not None:  # kept with the quote: the label goes there, staff and shopper see where
+            shipping_quote.update(pickup_point_required=True, pickup_point={
+                "id": point.id, "name": point.name, "carrier": point.carrier,
+                "address": _address_dict(point.address), "opening_hours": point.opening_hours})
 
         def write() -> int:
             now = utcnow()
@@ -253,10 +340,7 @@ class CheckoutService:
                     status="paid" if paid else "placed", channel=view.channel, currency=view.currency,
                     subtotal=view.subtotal.amount, shipping_total=quote.price.amount, total=total.amount,
                     payment_plugin=method.plugin, payment_method=method.id, capture_mode=method.capture,
-                    shipping_plugin=quote.plugin,
-                    shipping_quote={"id": quote.id, "carrier": quote.carrier, "service": quote.service,
-                                    "price": quote.price.amount, "min_days": quote.min_days,
-                                    "max_days": quote.max_days},
+                    shipping_plugin=quote.plugin, shipping_quote=shipping_quote,
                     shipping_address=_address_dict(req.address), placed_at=now, paid_at=now if paid else None,
                     discount_total=0, refunded_total=0, fulfilled_at=None, cancelled_at=None,
                 )).scalar_one()
@@ -377,4 +461,4 @@ def checkout_service(kernel: "Kernel") -> CheckoutService:
 
 
 __all__ = ["CheckoutRequest", "CheckoutService", "PlacedOrder", "rank_quotes", "recover_stale_attempts",
-           "checkout_service"]
+           "checkout_service", "validate_return_url"]

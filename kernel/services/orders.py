@@ -218,10 +218,12 @@ class OrderService:
             weight = sum(qty * grams for qty, grams in s.execute(
                 select(OrderLine.quantity, Variant.weight_grams).join(Variant, Variant.id == OrderLine.variant_id)
                 .where(OrderLine.order_id == order.id)))
-        request = ShipmentRequest(destination=addr, weight_grams=weight, value=Money(order.subtotal, order.currency))
+        point = q.get("pickup_point") or {}  # chosen at checkout for relay carriers
+        request = ShipmentRequest(destination=addr, weight_grams=weight, value=Money(order.subtotal, order.currency),
+                                  pickup_point_id=str(point.get("id", "")))
         quote = ShippingQuote(id=q["id"], carrier=q["carrier"], service=q["service"],
                               price=Money(q["price"], order.currency), min_days=q["min_days"], max_days=q["max_days"],
-                              plugin=order.shipping_plugin)
+                              pickup_point_required=bool(q.get("pickup_point_required")), plugin=order.shipping_plugin)
         label = self.host.call_one(order.shipping_plugin, "shipping_create_label", shipment=request, quote=quote,
                                    reference=order.number)
         labels = self.kernel.settings.data_dir / "labels"

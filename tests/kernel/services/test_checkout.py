@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +13,8 @@ from comptoir.kernel.domain import CheckoutAttempt, Order, OrderLine, OutboxEven
 from comptoir.kernel.errors import ComptoirError, OutOfStock, PaymentDeclined, ValidationFailed
 from comptoir.kernel.runtime import Kernel
 from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service, rank_quotes
+from comptoir.kernel.types import PaymentRequest, PaymentResult
+from comptoir.sdk import hookimpl
 from tests.kernel.services.helpers import ADDRESS, buy, make_shop, new_cart
 from tests.plugins.kernel_fixtures import Carrier, FakeCard, manifest
 
@@ -145,6 +148,9 @@ def test_tampered_or_stale_quote_is_refused(kernel: Kernel) -> None:
     ("address.country", {"address": replace(ADDRESS, country="France")}),
     ("address.postal_code", {"address": replace(ADDRESS, postal_code=" ")}),
     ("payment_method_id", {"payment_method_id": "bitcoin"}),
+    ("return_url", {"return_url": "javascript:alert(1)"}),
+    ("return_url", {"return_url": "https://shop.example/" + "x" * 2000}),
+    ("return_url", {"return_url": "https://user:pw@shop.example/orders"}),
 ])
 def test_bad_input_names_the_field(kernel: Kernel, field: str, change: dict[str, object]) -> None:
     make_shop(kernel)
@@ -165,3 +171,30 @@ def test_empty_cart_is_refused(kernel: Kernel) -> None:
         token = create_cart(s).token
     with pytest.raises(ValidationFailed, match="empty"):
         checkout_service(kernel).shipping_quotes(token, ADDRESS)
+
+
+class RecordingCard(FakeCard):
+    """FakeCard that keeps every payment request it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[PaymentRequest] = []
+
+    @hookimpl
+    def payment_authorize(self, ctx: Any, request: PaymentRequest) -> PaymentResult:
+        self.requests.append(request)
+        return FakeCard.payment_authorize(self, ctx, request)
+
+
+def test_the_provider_receives_the_return_url(kernel: Kernel) -> None:
+    card = RecordingCard()
+    kernel.host.add(card, manifest("fake-card"))
+    kernel.host.enable("fake-card")
+    make_shop(kernel)
+    svc = checkout_service(kernel)
+    for url in ("https://shop.example/shop/checkout/return/k-1?x=1", ""):
+        token = new_cart(kernel)
+        svc.place(CheckoutRequest(cart_token=token, email="ada@example.com", address=ADDRESS,
+                                  shipping_quote_id="flat-rate:domestic:standard", payment_method_id="card",
+                                  return_url=url))
+    assert [r.return_url for r in card.requests] == ["https://shop.example/shop/checkout/return/k-1?x=1", ""]
