@@ -26,3 +26,6 @@ def prepare(kernel: Any) -> Iterator[str]:
     from comptoir.kernel.web.demo_market import start
 
     yield from start(kernel)  # the in-process marketplace behind the App store (when serving)
+    from comptoir.kernel.web import demo_providers
+
+    yield from demo_providers.start()  # Stripe and Colissimo test servers to connect the plugins to
