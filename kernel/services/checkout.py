@@ -241,7 +241,7 @@ class CheckoutService:
         if len(key) > 100:
             raise ValidationFailed("idempotency_key is at most 100 characters", field="idempotency_key")
         try:  # one read answers both "was this key used?" and "what is in the cart?"
-            view = self._view(req.cart_token, req.address, replay_key=key)
+            view = self._view(req.cart_token, req.address, replay_key=req.idempotency_key)  # a fresh key was never used
         except (_Replay, Conflict):
             earlier = self._replay(key)
             if earlier is not None:
