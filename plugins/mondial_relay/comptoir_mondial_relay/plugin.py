@@ -1,9 +1,11 @@
 """Mondial Relay as Comptoir shipping hooks: pickup points, quotes, labels, tracking.
 
-The kernel's ``ShipmentRequest`` has no field for the chosen pickup point yet, so the
-storefront writes it into the destination's second address line as ``FR-066974``
-(country-number, as ``shipping_pickup_points`` returns it); without one, the label
-goes to the point nearest the customer's address.
+Every quote is a "Point Relais" delivery (mode 24R), so it asks for a pickup point: the
+shopper chooses one of ``shipping_pickup_points`` at checkout and the kernel hands its
+id (``FR-066974``: country-number) back in ``ShipmentRequest.pickup_point_id``; the label
+is addressed to that point (``LIV_Rel_Pays`` / ``LIV_Rel``). Orders placed before the
+kernel carried the choice (hook API < 1.3) have none: their label goes to the point
+nearest the customer's address.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from comptoir_mondial_relay.wsi import WSI, MondialRelayError, text
 
 NS = "{http://www.mondialrelay.fr/webservice/}"
 DAYS = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
-POINT_RE = re.compile(r"\b([A-Z]{2})-(\d{6})\b")
+POINT_RE = re.compile(r"([A-Z]{2})-(\d{6})")
 TRACKING_URL = "https://www.mondialrelay.fr/suivi-de-colis/?NumeroExpedition={}&CodePostal={}"
 # Indicative public prices for "Point Relais" (24R), in cents; merchants set their own.
 DEFAULT_GRID: dict[str, Any] = {"currency": "EUR", "zones": {
@@ -110,19 +112,25 @@ def _create(ctx: Any, *, mode_col: str, mode_liv: str, expe: dict[str, str], des
                  tracking_url=TRACKING_URL.format(number, dest.get("CP", "")))
 
 
+def _relay_point(ctx: Any, shipment: ShipmentRequest) -> tuple[str, str]:
+    """(country, number) of the point the parcel goes to."""
+    if shipment.pickup_point_id:
+        found = POINT_RE.fullmatch(shipment.pickup_point_id.strip().upper())
+        if not found:
+            raise MondialRelayError("44", f"pickup point {shipment.pickup_point_id[:40]!r} "
+                                          "(expected a country and a number such as FR-066974)")
+        return found.group(1), found.group(2)
+    nearest = shipping_pickup_points(ctx, shipment.destination, 1)
+    if not nearest:
+        raise MondialRelayError("44", "WSI4_PointRelais_Recherche (no pickup point near the address)")
+    country, number = nearest[0].id.split("-", 1)
+    return country, number
+
+
 @hookimpl
 def shipping_create_label(ctx: Any, shipment: ShipmentRequest, quote: ShippingQuote, reference: str) -> Label:
-    d = shipment.destination
-    found = POINT_RE.search(d.line2 or "")
-    if found:
-        point = (found.group(1), found.group(2))
-    else:
-        nearest = shipping_pickup_points(ctx, d, 1)
-        if not nearest:
-            raise MondialRelayError("44", "WSI4_PointRelais_Recherche (no pickup point near the address)")
-        point = tuple(nearest[0].id.split("-", 1))  # type: ignore[assignment]
-    return _create(ctx, mode_col="CCC", mode_liv="24R", expe=_shop(ctx), dest=_person(d),
-                   grams=shipment.weight_grams, reference=reference, point=point)
+    return _create(ctx, mode_col="CCC", mode_liv="24R", expe=_shop(ctx), dest=_person(shipment.destination),
+                   grams=shipment.weight_grams, reference=reference, point=_relay_point(ctx, shipment))
 
 
 @hookimpl

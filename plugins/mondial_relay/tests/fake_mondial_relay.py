@@ -127,7 +127,9 @@ class FakeMondialRelay(ProtocolServer):
                 return self._answer(name, {"STAT": "36"})
         if not v.get("Expe_Tel1"):
             return self._answer(name, {"STAT": "38"})
-        if v["ModeLiv"] == "24R" and v.get("LIV_Rel") not in {p[0] for p in POINTS}:
+        # Delivery to a Point Relais names the point (country and number), as the real service demands.
+        if v["ModeLiv"] == "24R" and (v.get("LIV_Rel_Pays", ""), v.get("LIV_Rel", "")) not in {
+                (p[5], p[0]) for p in POINTS}:
             return self._answer(name, {"STAT": "44"})
         number = str(next(self._numbers))
         self.shipments[number] = v

@@ -15,8 +15,8 @@ LYON = Address(name="Camille Martin", line1="12 rue des Lilas", postal_code="690
                email="camille@example.com", phone="+33612345678")
 
 
-def shipment(dest: Address = LYON, grams: int = 800) -> ShipmentRequest:
-    return ShipmentRequest(destination=dest, weight_grams=grams, value=Money(3000, "EUR"))
+def shipment(dest: Address = LYON, grams: int = 800, point: str = "") -> ShipmentRequest:
+    return ShipmentRequest(destination=dest, weight_grams=grams, value=Money(3000, "EUR"), pickup_point_id=point)
 
 
 def test_security_is_mondial_relays_md5() -> None:
@@ -40,9 +40,8 @@ def test_pickup_points_nearest_first(kernel: Any, fake: FakeMondialRelay) -> Non
 def test_quote_label_to_the_chosen_point_tracking_and_cancel(kernel: Any, fake: FakeMondialRelay) -> None:
     [quote] = kernel.host.call("shipping_quotes", shipment=shipment())
     assert quote.pickup_point_required and quote.price == Money(449, "EUR")
-    chosen = Address(**{**{f: getattr(LYON, f) for f in LYON.__dataclass_fields__}, "line2": "Relais FR-071301"})
-    label = kernel.host.call_one(PLUGIN, "shipping_create_label", shipment=shipment(chosen), quote=quote,
-                                 reference="C0000077")
+    label = kernel.host.call_one(PLUGIN, "shipping_create_label", shipment=shipment(point="FR-071301"),
+                                 quote=quote, reference="C0000077")
     sent = fake.shipments[label.tracking_number]
     assert (sent["LIV_Rel_Pays"], sent["LIV_Rel"], sent["ModeLiv"], sent["Poids"]) == ("FR", "071301", "24R", "800")
     assert label.pdf.startswith(b"%PDF") and label.tracking_number.encode() in label.pdf
@@ -58,9 +57,23 @@ def test_quote_label_to_the_chosen_point_tracking_and_cancel(kernel: Any, fake: 
 
 
 def test_without_a_chosen_point_the_nearest_is_used(kernel: Any, fake: FakeMondialRelay) -> None:
+    # an order placed before the kernel carried the shopper's choice (hook API < 1.3)
     [quote] = kernel.host.call("shipping_quotes", shipment=shipment())
     label = kernel.host.call_one(PLUGIN, "shipping_create_label", shipment=shipment(), quote=quote, reference="C78")
     assert fake.shipments[label.tracking_number]["LIV_Rel"] == "066974"
+
+
+def test_a_point_mondial_relay_does_not_know_is_refused(kernel: Any, fake: FakeMondialRelay) -> None:
+    [quote] = kernel.host.call("shipping_quotes", shipment=shipment())
+    with pytest.raises(PluginError, match="Numéro de Point Relais invalide \\(STAT 44\\)"):  # the service's answer
+        kernel.host.call_one(PLUGIN, "shipping_create_label", shipment=shipment(point="BE-071301"), quote=quote,
+                             reference="C81")
+    assert b"<LIV_Rel_Pays>BE</LIV_Rel_Pays><LIV_Rel>071301</LIV_Rel>" in fake.requests[-1]["body"]
+    sent = len(fake.requests)
+    with pytest.raises(PluginError, match="expected a country and a number"):  # never sent
+        kernel.host.call_one(PLUGIN, "shipping_create_label", shipment=shipment(point="Relais 71301"), quote=quote,
+                             reference="C82")
+    assert fake.shipments == {} and len(fake.requests) == sent
 
 
 def test_return_label_goes_to_the_shop(kernel: Any, fake: FakeMondialRelay) -> None:
@@ -72,9 +85,10 @@ def test_return_label_goes_to_the_shop(kernel: Any, fake: FakeMondialRelay) -> N
 
 def test_errors_carry_mondial_relays_text(kernel: Any, fake: FakeMondialRelay) -> None:
     [quote] = kernel.host.call("shipping_quotes", shipment=shipment())
-    bad = Address(name="A B", line1="1 rue", postal_code="6900", city="Lyon", country="FR", line2="FR-066974")
+    bad = Address(name="A B", line1="1 rue", postal_code="6900", city="Lyon", country="FR")
     with pytest.raises(PluginError, match="Code postal invalide \\(STAT 36\\)"):
-        kernel.host.call_one(PLUGIN, "shipping_create_label", shipment=shipment(bad), quote=quote, reference="C80")
+        kernel.host.call_one(PLUGIN, "shipping_create_label", shipment=shipment(bad, point="FR-066974"), quote=quote,
+                             reference="C80")
     with pytest.raises(PluginError, match="STAT 24"):
         kernel.host.call_one(PLUGIN, "shipping_track", tracking_number="99999999")
     kernel.services["credentials"].store.put(PLUGIN, "private_key", "api_key", "WrongKey")
