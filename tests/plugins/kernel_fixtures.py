@@ -11,7 +11,8 @@ from comptoir.kernel.hookspecs import hookimpl
 from comptoir.kernel.manifest import Manifest, parse_manifest
 from comptoir.kernel.money import Money
 from comptoir.kernel.types import (
-    CartView, DomainEvent, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult, ShipmentRequest, ShippingQuote,
+    Address, CartView, DomainEvent, Label, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult, PickupPoint,
+    ShipmentRequest, ShippingQuote,
 )
 
 
@@ -27,6 +28,7 @@ class FakeCard:
         self.capture = capture
         self.delay_s = delay_s
         self.authorized: dict[str, Money] = {}
+        self.requests: list[PaymentRequest] = []  # every authorization asked, as sent
         self.voided: list[str] = []
         self.captured: list[str] = []
         self._lock = threading.Lock()
@@ -37,6 +39,8 @@ class FakeCard:
 
     @hookimpl
     def payment_authorize(self, ctx: Any, request: PaymentRequest) -> PaymentResult:
+        with self._lock:
+            self.requests.append(request)
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.mode == "crash":
@@ -82,6 +86,38 @@ class Carrier:
         return [ShippingQuote(id=f"{self.name}:std", carrier=self.name, service="Standard",
                               price=Money(self.price, shipment.value.currency), min_days=self.days,
                               max_days=self.days)]
+
+
+class RelayCarrier:
+    """A relay carrier: one quote needing a pickup point, three points near Paris 11e,
+    and the label requests it received."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.labels: list[tuple[ShipmentRequest, ShippingQuote]] = []
+        self.searches: list[tuple[str, int]] = []
+
+    @hookimpl
+    def shipping_quotes(self, ctx: Any, shipment: ShipmentRequest) -> list[ShippingQuote]:
+        return [ShippingQuote(id="relay:point", carrier="RelayCo", service="Point relais",
+                              price=Money(390, shipment.value.currency), min_days=3, max_days=4,
+                              pickup_point_required=True)]
+
+    @hookimpl
+    def shipping_pickup_points(self, ctx: Any, near: Address, limit: int) -> list[PickupPoint]:
+        self.searches.append((near.postal_code, limit))
+        if self.mode == "down":
+            raise ConnectionError("relay API unreachable: token=abc123")
+        return [PickupPoint(id=f"FR-00000{i}", name=f"RELAIS {i}", carrier="RelayCo", distance_m=100 * i,
+                            address=Address(name=f"RELAIS {i}", line1=f"{i} rue Oberkampf", postal_code="75011",
+                                            city="PARIS", country="FR"))
+                for i in range(1, 4)][:limit]
+
+    @hookimpl
+    def shipping_create_label(self, ctx: Any, shipment: ShipmentRequest, quote: ShippingQuote,
+                              reference: str) -> Label:
+        self.labels.append((shipment, quote))
+        return Label(tracking_number=f"RL{len(self.labels)}", pdf=b"%PDF-1.4 relay label")
 
 
 class EventRecorder:

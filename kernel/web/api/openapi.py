@@ -32,7 +32,7 @@ def _response_schema(resp: Any, components: dict[str, Any]) -> dict[str, Any] | 
 def build(operations: list[Operation], *, title: str = "Comptoir API", version: str = "1.0.0") -> dict[str, Any]:
     components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     for m in (S.ProductSummary, S.CategoryOut, S.LocationOut, S.QuoteOut, S.PaymentMethodOut, S.OrderOut,
-              S.CustomerOut):
+              S.CustomerOut, S.PickupPointOut):
         _model_schema(m, components)
     paths: dict[str, Any] = {}
     for op in operations:

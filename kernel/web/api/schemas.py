@@ -58,6 +58,11 @@ class CheckoutIn(In):
     address: AddressIn
     shipping_quote_id: str = Field(min_length=1, max_length=200)
     payment_method_id: str = Field(min_length=1, max_length=100)
+    pickup_point_id: str = Field(default="", max_length=100, description=(
+        "required when the quote has pickup_point_required: an id from GET /api/v1/carts/{token}/pickup-points "
+        "near the shipping address"))
+    return_url: str = Field(default="", max_length=2000, description=(
+        "absolute http(s) URL where a provider that redirects the shopper (3-D Secure, PayPal) sends them back"))
     idempotency_key: str = Field(default="", max_length=100)
 
 
@@ -288,6 +293,25 @@ class QuoteOut(Out):
 
 
 class PaymentMethodOut(Out):
+    pickup_point_required: bool = Field(description="the parcel goes to a pickup point the shopper chooses")
+
+
+class PickupAddressOut(Out):
+    name: str
+    line1: str
+    line2: str
+    postal_code: str
+    city: str
+    country: str
+
+
+class PickupPointOut(Out):
+    id: str
+    name: str
+    carrier: str
+    address: PickupAddressOut
+    opening_hours: str
+    distance_m: int | None
     id: str
     title: str
     description: str

@@ -10,6 +10,7 @@ from comptoir.kernel.domain import Cart, Category, Location, Order, OrderLine
 from comptoir.kernel.errors import NotFound
 from comptoir.kernel.services.carts import add_item, cart_view, create_cart, get_cart, set_line
 from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service
+from comptoir.kernel.types import Address, PickupPoint
 from comptoir.kernel.web.api import schemas as S
 from comptoir.kernel.web.api.registry import Api, Call, Page, Param, limit_offset
 from comptoir.kernel.web.queries import (
@@ -154,7 +155,30 @@ def quotes(call: Call) -> list[dict[str, Any]]:
     """Every enabled carrier's offers, cheapest first."""
     found = checkout_service(call.kernel).shipping_quotes(call.path["token"], call.body.address.to_address())
     return [{"id": q.id, "carrier": q.carrier, "service": q.service, "price": money(q.price.amount, q.price.currency),
-             "min_days": q.min_days, "max_days": q.max_days} for q in found]
+             "min_days": q.min_days, "max_days": q.max_days, "pickup_point_required": q.pickup_point_required}
+            for q in found]
+
+
+def pickup_point_dict(p: PickupPoint) -> dict[str, Any]:
+    a = p.address
+    return {"id": p.id, "name": p.name, "carrier": p.carrier, "opening_hours": p.opening_hours,
+            "distance_m": p.distance_m, "address": {"name": a.name, "line1": a.line1, "line2": a.line2,
+                                                    "postal_code": a.postal_code, "city": a.city, "country": a.country}}
+
+
+@api.op("GET", f"{P}/carts/{{token}}/pickup-points", summary="Pickup points for a relay quote", tag="checkout",
+        response={"type": "array", "items": {"$ref": "#/components/schemas/PickupPointOut"}}, query=(
+            Param("quote_id", {"type": "string", "maxLength": 200}, "a quote with pickup_point_required", True),
+            Param("postal_code", {"type": "string", "maxLength": 20}, "the shipping address's postal code", True),
+            Param("country", {"type": "string", "maxLength": 2, "pattern": "^[A-Za-z]{2}$"}, "ISO code", True)))
+def pickup_points(call: Call) -> list[dict[str, Any]]:
+    """The carrier's ten points nearest the postal code, nearest first, for the shopper to
+    choose from. Send the chosen ``id`` as ``pickup_point_id`` at checkout: it must be among
+    the points near the shipping address."""
+    q = call.query
+    near = Address(name="", line1="", postal_code=q["postal_code"].strip(), city="", country=q["country"].upper())
+    return [pickup_point_dict(p) for p in checkout_service(call.kernel).pickup_points(call.path["token"],
+                                                                                     q["quote_id"], near)]
 
 
 @api.op("GET", f"{P}/carts/{{token}}/payment-methods", summary="Payment methods for a cart", tag="checkout",
@@ -168,7 +192,8 @@ def place_order(call: Call, body: S.CheckoutIn, customer_id: int | None) -> dict
     placed = checkout_service(call.kernel).place(CheckoutRequest(
         cart_token=body.cart_token, email=body.email, address=body.address.to_address(),
         shipping_quote_id=body.shipping_quote_id, payment_method_id=body.payment_method_id,
-        idempotency_key=body.idempotency_key, customer_id=customer_id))
+        idempotency_key=body.idempotency_key, customer_id=customer_id, pickup_point_id=body.pickup_point_id,
+        return_url=body.return_url))
     return {"order_id": placed.order_id, "number": placed.number, "reference": placed.reference, "status": placed.status,
             "total": money(placed.total.amount, placed.total.currency), "payment_status": placed.payment_status,
             "next_action_url": placed.next_action_url}

@@ -4,7 +4,6 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +12,6 @@ from comptoir.kernel.domain import CheckoutAttempt, Order, OrderLine, OutboxEven
 from comptoir.kernel.errors import ComptoirError, OutOfStock, PaymentDeclined, ValidationFailed
 from comptoir.kernel.runtime import Kernel
 from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service, rank_quotes
-from comptoir.kernel.types import PaymentRequest, PaymentResult
-from comptoir.sdk import hookimpl
 from tests.kernel.services.helpers import ADDRESS, buy, make_shop, new_cart
 from tests.plugins.kernel_fixtures import Carrier, FakeCard, manifest
 
@@ -173,21 +170,8 @@ def test_empty_cart_is_refused(kernel: Kernel) -> None:
         checkout_service(kernel).shipping_quotes(token, ADDRESS)
 
 
-class RecordingCard(FakeCard):
-    """FakeCard that keeps every payment request it was sent."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.requests: list[PaymentRequest] = []
-
-    @hookimpl
-    def payment_authorize(self, ctx: Any, request: PaymentRequest) -> PaymentResult:
-        self.requests.append(request)
-        return FakeCard.payment_authorize(self, ctx, request)
-
-
 def test_the_provider_receives_the_return_url(kernel: Kernel) -> None:
-    card = RecordingCard()
+    card = FakeCard()
     kernel.host.add(card, manifest("fake-card"))
     kernel.host.enable("fake-card")
     make_shop(kernel)

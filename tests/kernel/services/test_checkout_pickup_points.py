@@ -14,44 +14,12 @@ from comptoir.kernel.money import Money
 from comptoir.kernel.runtime import Kernel
 from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service
 from comptoir.kernel.services.orders import OrderService
-from comptoir.kernel.types import Address, Label, PickupPoint, ShipmentRequest, ShippingQuote
+from comptoir.kernel.types import Address, Label, ShipmentRequest, ShippingQuote
 from comptoir.sdk import hookimpl
 from tests.kernel.services.helpers import ADDRESS, make_shop, new_cart
-from tests.plugins.kernel_fixtures import FakeCard, manifest
+from tests.plugins.kernel_fixtures import FakeCard, RelayCarrier, manifest
 
 RELAY = "relay-carrier"
-
-
-class RelayCarrier:
-    """A relay carrier: one quote needing a pickup point, three points near Paris 11e,
-    and the label requests it received."""
-
-    def __init__(self) -> None:
-        self.mode = "ok"
-        self.labels: list[tuple[ShipmentRequest, ShippingQuote]] = []
-        self.searches: list[tuple[str, int]] = []
-
-    @hookimpl
-    def shipping_quotes(self, ctx: Any, shipment: ShipmentRequest) -> list[ShippingQuote]:
-        return [ShippingQuote(id="relay:point", carrier="RelayCo", service="Point relais",
-                              price=Money(390, shipment.value.currency), min_days=3, max_days=4,
-                              pickup_point_required=True)]
-
-    @hookimpl
-    def shipping_pickup_points(self, ctx: Any, near: Address, limit: int) -> list[PickupPoint]:
-        self.searches.append((near.postal_code, limit))
-        if self.mode == "down":
-            raise ConnectionError("relay API unreachable: token=abc123")
-        return [PickupPoint(id=f"FR-00000{i}", name=f"RELAIS {i}", carrier="RelayCo", distance_m=100 * i,
-                            address=Address(name=f"RELAIS {i}", line1=f"{i} rue Oberkampf", postal_code="75011",
-                                            city="PARIS", country="FR"))
-                for i in range(1, 4)][:limit]
-
-    @hookimpl
-    def shipping_create_label(self, ctx: Any, shipment: ShipmentRequest, quote: ShippingQuote,
-                              reference: str) -> Label:
-        self.labels.append((shipment, quote))
-        return Label(tracking_number=f"RL{len(self.labels)}", pdf=b"%PDF-1.4 relay label")
 
 
 @pytest.fixture
