@@ -156,16 +156,22 @@ async def _checkout_client(base: str, skus: list[str], stop_at: float, lat: list
     return done
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User+system CPU of processes (and their reaped children) from /proc."""
-    total = 0
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User+system CPU seconds per live process, from /proc."""
+    out = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += sum(int(x) for x in fields[11:15])
-    return total / os.sysconf("SC_CLK_TCK")
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two samples; processes born in between count from zero (the
+    server's pool opens PostgreSQL connections under load)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
 def _pids(pattern: str) -> list[int]:
@@ -209,8 +215,7 @@ def bench_checkout(seconds: int, workers: int, clients: int = 4, client: str = "
         skus_file = home / "skus.txt"
         skus_file.write_text("\n".join(skus) + "\n")
         with serve(url, home, workers) as base:
-            server, postgres = _pids("comptoir.kernel.asgi:app"), _pids("postgres")
-            cpu0 = (_cpu_seconds(server), _cpu_seconds(postgres))
+            cpu0 = (_cpu_seconds(_pids("comptoir.kernel.asgi:app")), _cpu_seconds(_pids("postgres")))
             lat: list[float] = []
             failures = 0
             if client == "wrk":
@@ -224,8 +229,8 @@ def bench_checkout(seconds: int, workers: int, clients: int = 4, client: str = "
                 t0 = time.perf_counter()
                 n = asyncio.run(run())
                 wall = time.perf_counter() - t0
-            cpu1 = (_cpu_seconds(server), _cpu_seconds(postgres))
-        per_order = [(b - a) / max(n, 1) * 1000 for a, b in zip(cpu0, cpu1)]
+            cpu1 = (_cpu_seconds(_pids("comptoir.kernel.asgi:app")), _cpu_seconds(_pids("postgres")))
+        per_order = [_cpu_used(a, b) / max(n, 1) * 1000 for a, b in zip(cpu0, cpu1)]
         line = (f"checkout over HTTP, PostgreSQL, {clients} clients ({client}), uvicorn workers={workers}: "
                 f"{n / wall:.1f} orders/s ({n} orders in {wall:.1f} s; 5 requests each; {failures} failed flows); "
                 f"CPU per order: server {per_order[0]:.1f} ms, PostgreSQL {per_order[1]:.1f} ms")

@@ -12,6 +12,7 @@ from comptoir.kernel.domain import Cart, CartLine, Product, Variant
 from comptoir.kernel.domain.base import utcnow
 from comptoir.kernel.errors import Conflict, NotFound, ValidationFailed
 from comptoir.kernel.money import Money, check_currency
+from comptoir.kernel.services.catalog import variant_active
 from comptoir.kernel.types import Address, CartLineView, CartView
 
 MAX_QUANTITY = 999
@@ -44,14 +45,29 @@ def _check_quantity(quantity: int) -> None:
 
 
 # Prebuilt statements for the hot path: building a statement costs more than running it.
-_VARIANT_BY_SKU = (select(Variant.id, Variant.currency, Product.active)
+_VARIANT_BY_SKU = (select(Variant.id, Variant.currency, Product.active, Variant.attributes)
                    .join(Product, Product.id == Variant.product_id).where(Variant.sku == bindparam("sku")))
-_VARIANT_BY_ID = (select(Variant.id, Variant.currency, Product.active)
+_VARIANT_BY_ID = (select(Variant.id, Variant.currency, Product.active, Variant.attributes)
                   .join(Product, Product.id == Variant.product_id).where(Variant.id == bindparam("vid")))
 _BUMP_LINE = (update(CartLine).where(CartLine.cart_id == bindparam("cid"), CartLine.variant_id == bindparam("vid"))
               .values(quantity=case((CartLine.quantity + bindparam("q") > MAX_QUANTITY, MAX_QUANTITY),
                                     else_=CartLine.quantity + bindparam("q"))))
 _NEW_LINE = insert(CartLine)
+
+
+def _upsert_line(dialect: str) -> Any:
+    """INSERT a line or add to its quantity (capped) in one statement: both databases
+    support ON CONFLICT on the (cart_id, variant_id) unique constraint."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CartLine).values(
+        cart_id=bindparam("cid"), variant_id=bindparam("vid"), quantity=bindparam("q"))
+    added = CartLine.quantity + ins.excluded.quantity
+    return ins.on_conflict_do_update(index_elements=["cart_id", "variant_id"],
+                                     set_={"quantity": case((added > MAX_QUANTITY, MAX_QUANTITY), else_=added)})
+
+
+_UPSERT_LINE = {name: _upsert_line(name) for name in ("postgresql", "sqlite")}
 _TOUCH_CART = update(Cart).where(Cart.id == bindparam("cid")).values(updated_at=bindparam("now"))
 
 
@@ -60,8 +76,10 @@ _SET_LINE = (update(CartLine).where(CartLine.cart_id == bindparam("cid"), CartLi
 _DROP_LINE = delete(CartLine).where(CartLine.cart_id == bindparam("cid"), CartLine.variant_id == bindparam("vid"))
 
 
-def _sellable_variant(session: Any, cart: Any, sku: str | None, variant_id: int | None) -> int:
-    """The id of a variant this open cart may hold; every refusal names the field."""
+def _sellable_variant(session: Any, cart: Any, sku: str | None, variant_id: int | None,
+                     removing: bool = False) -> int:
+    """The id of a variant this open cart may hold; every refusal names the field.
+    ``removing``: a line no longer for sale can still be taken out of the cart."""
     if cart.status != "open":
         raise Conflict(f"cart is {cart.status}; start a new cart", field="cart")
     if variant_id is None:
@@ -74,10 +92,10 @@ def _sellable_variant(session: Any, cart: Any, sku: str | None, variant_id: int 
         row = session.execute(_VARIANT_BY_ID, {"vid": variant_id}).first()
         if row is None:
             raise NotFound(f"no product variant {variant_id}", field="variant_id")
-    vid, currency, active = row
+    vid, currency, active, attributes = row
     if currency != cart.currency:
         raise ValidationFailed(f"variant is priced in {currency}, the cart in {cart.currency}", field="variant_id")
-    if not active:
+    if not removing and not (active and variant_active(attributes)):
         raise Conflict(f"{sku or vid} is not for sale", field="sku")
     return int(vid)
 
@@ -86,7 +104,7 @@ def set_line(session: Any, cart: Any, *, sku: str | None = None, variant_id: int
              quantity: int) -> None:
     """Set a line's quantity (0 removes it). ``session`` may be a Session or a Connection."""
     _check_quantity(quantity)
-    vid = _sellable_variant(session, cart, sku, variant_id)
+    vid = _sellable_variant(session, cart, sku, variant_id, removing=quantity == 0)
     params = {"cid": cart.id, "vid": vid, "q": quantity}
     if quantity == 0:
         session.execute(_DROP_LINE, params)
@@ -102,9 +120,52 @@ def add_item(session: Any, cart: Any, *, sku: str | None = None, variant_id: int
     if quantity == 0:
         return
     vid = _sellable_variant(session, cart, sku, variant_id)
-    if session.execute(_BUMP_LINE, {"cid": cart.id, "vid": vid, "q": quantity}).rowcount == 0:
-        session.execute(_NEW_LINE, {"cart_id": cart.id, "variant_id": vid, "quantity": quantity})
-    session.execute(_TOUCH_CART, {"cid": cart.id, "now": utcnow()})
+    _add_line(session, cart.id, vid, quantity)
+
+
+def _add_line(session: Any, cart_id: int, vid: int, quantity: int) -> None:
+    dialect = (session.get_bind() if hasattr(session, "get_bind") else session).dialect.name
+    upsert = _UPSERT_LINE.get(dialect)
+    if upsert is not None:
+        session.execute(upsert, {"cid": cart_id, "vid": vid, "q": quantity})
+    elif session.execute(_BUMP_LINE, {"cid": cart_id, "vid": vid, "q": quantity}).rowcount == 0:
+        session.execute(_NEW_LINE, {"cart_id": cart_id, "variant_id": vid, "quantity": quantity})
+    session.execute(_TOUCH_CART, {"cid": cart_id, "now": utcnow()})
+
+
+# The cart and the variant to add, in one round trip (the API's add-to-cart hot path).
+_CART_AND_SKU = (
+    select(Cart.id, Cart.token, Cart.currency, Cart.channel, Cart.status, Cart.email, Cart.customer_id,
+           Variant.id.label("variant_id"), Variant.currency.label("variant_currency"),  # type: ignore[union-attr]
+           Product.active.label("product_active"),  # type: ignore[attr-defined]
+           Variant.attributes.label("variant_attributes"))  # type: ignore[attr-defined]
+    .select_from(Cart)
+    .outerjoin(Variant, Variant.sku == bindparam("sku"))
+    .outerjoin(Product, Product.id == Variant.product_id)
+    .where(Cart.token == bindparam("token"))
+)
+
+
+def add_item_by_token(session: Any, token: str, *, sku: str, quantity: int = 1) -> Any:
+    """``get_cart`` + ``add_item`` with one read instead of two; returns the cart row."""
+    _check_quantity(quantity)
+    if not sku:
+        raise ValidationFailed("give a sku or a variant_id", field="sku")
+    row = session.execute(_CART_AND_SKU, {"token": token, "sku": sku}).first()
+    if row is None:
+        raise NotFound(f"no cart with token {token[:6]}…; create one first", field="cart")
+    if row.status != "open":
+        raise Conflict(f"cart is {row.status}; start a new cart", field="cart")
+    if row.variant_id is None:
+        raise NotFound(f"no product variant with SKU {sku!r}", field="sku")
+    if row.variant_currency != row.currency:
+        raise ValidationFailed(f"variant is priced in {row.variant_currency}, the cart in {row.currency}",
+                               field="variant_id")
+    if not (row.product_active and variant_active(row.variant_attributes)):
+        raise Conflict(f"{sku} is not for sale", field="sku")
+    if quantity:
+        _add_line(session, row.id, int(row.variant_id), quantity)
+    return row
 
 
 def clear(session: Session, cart: Cart) -> None:

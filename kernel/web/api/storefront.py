@@ -8,7 +8,7 @@ from sqlalchemy import Connection, func, select, text
 from comptoir.kernel.db import read_conn, read_only, transaction, write_conn
 from comptoir.kernel.domain import Cart, Category, Location, Order, OrderLine
 from comptoir.kernel.errors import NotFound
-from comptoir.kernel.services.carts import add_item, cart_view, create_cart, get_cart, set_line
+from comptoir.kernel.services.carts import add_item_by_token, cart_view, create_cart, get_cart, set_line
 from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service
 from comptoir.kernel.types import Address, PickupPoint
 from comptoir.kernel.web.api import schemas as S
@@ -134,8 +134,7 @@ def read_cart(call: Call) -> dict[str, Any]:
 def add_to_cart(call: Call) -> dict[str, Any]:
     with write_conn(call.kernel.engine) as s:  # Core connection: carts are the busiest writes
         cart_write(s)
-        cart = get_cart(s, call.path["token"])
-        add_item(s, cart, sku=call.body.sku, quantity=call.body.quantity)
+        cart = add_item_by_token(s, call.path["token"], sku=call.body.sku, quantity=call.body.quantity)
         return cart_dict(s, cart)
 
 
