@@ -36,8 +36,11 @@ def parse_money(text: str, currency: str = "EUR", field: str = "price") -> int:
     raw = raw.lstrip("+-")
     whole, _, frac = raw.partition(".")
     exp = exponent(currency)
-    if not (whole or frac) or not (whole or "0").isdigit() or (frac and not frac.isdigit()) or len(frac) > exp:
+    if not (whole or frac) or not (whole or "0").isdigit() or (frac and not frac.isdigit()):
         raise ValidationFailed(f"{field}: write an amount such as 12.50", field=field)
+    if len(frac) > exp:  # refused, never rounded: 19.999 is not a price in cents
+        most = f"at most {exp} decimals" if exp else "no decimals"
+        raise ValidationFailed(f"{field}: {currency} amounts have {most}, got {text.strip()!r}", field=field)
     value = int(whole or "0") * 10 ** exp + int((frac or "0").ljust(exp, "0")[:exp] if exp else 0)
     return -value if neg else value
 

@@ -14,6 +14,7 @@ from comptoir.kernel.domain import (
     Category, Location, PaymentTransaction, Product, ProductImage, StockLevel, Variant,
 )
 from comptoir.kernel.errors import NotFound
+from comptoir.kernel.services.catalog import variant_active
 from comptoir.kernel.web.api.registry import Page
 
 SORTS = ("title", "price_asc", "price_desc", "newest")
@@ -117,6 +118,8 @@ def product_detail(s: Session, key: str | int, *, include_inactive: bool = False
         raise NotFound(f"product {key!r} is not for sale", field="product")
     cat = s.get(Category, p.category_id) if p.category_id else None
     variants = list(s.scalars(select(Variant).where(Variant.product_id == p.id).order_by(Variant.id)))
+    if not include_inactive:  # shoppers never see a variant that is no longer sold
+        variants = [v for v in variants if variant_active(v.attributes)]
     avail: dict[int, int] = {v.id or 0: 0 for v in variants}
     for vid, n in s.execute(select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
                             .join(Location, Location.id == StockLevel.location_id)
@@ -128,7 +131,8 @@ def product_detail(s: Session, key: str | int, *, include_inactive: bool = False
             "category": cat.name if cat else None, "category_slug": cat.slug if cat else None, "active": p.active,
             "attributes": p.attributes,
             "variants": [{"id": v.id, "sku": v.sku, "title": v.title, "price": money(v.price_amount, v.currency),
-                          "available": avail.get(v.id or 0, 0), "weight_grams": v.weight_grams} for v in variants],
+                          "available": avail.get(v.id or 0, 0), "weight_grams": v.weight_grams,
+                          "active": variant_active(v.attributes)} for v in variants],
             "images": [{"id": i.id, "url": media_url(i.path), "alt": i.alt, "position": i.position} for i in imgs]}
 
 

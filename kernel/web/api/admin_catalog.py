@@ -9,10 +9,13 @@ from sqlalchemy import func, select
 from comptoir.kernel.db import read_only, transaction
 from comptoir.kernel.domain import Location, Product, ProductImage, StockLevel, StockMove, Variant
 from comptoir.kernel.domain.collections import PromoCollection, PromoCollectionItem
-from comptoir.kernel.errors import Conflict, NotFound, ValidationFailed
+from comptoir.kernel.errors import NotFound, ValidationFailed
 from comptoir.kernel.runtime import Kernel
 from comptoir.kernel.services import stock
-from comptoir.kernel.services.catalog import VariantInput, create_product, ensure_category, slugify
+from comptoir.kernel.services.catalog import (
+    VariantInput, add_variant, create_product, delete_variant, ensure_category, slugify, update_variant,
+    variant_active,
+)
 from comptoir.kernel.web.api import schemas as S
 from comptoir.kernel.web.api.registry import Api, Call, Page, Param, limit_offset
 from comptoir.kernel.web.queries import list_products, location_dict, product_detail
@@ -143,33 +146,40 @@ def admin_patch_product(call: Call) -> dict[str, Any]:
 @api.op("POST", f"{P}/products/{{product_id}}/variants", summary="Add a variant", tag="admin: catalog",
         right="catalog:write", body=S.VariantIn, response=S.ProductOut, status=201)
 def admin_add_variant(call: Call) -> dict[str, Any]:
+    """A new SKU for the product, in the product's currency; receive its stock with ``/stock/receive``."""
     b: S.VariantIn = call.body
     with transaction(call.kernel.factory) as s:
-        if s.get(Product, call.path["product_id"]) is None:
-            raise NotFound(f"no product {call.path['product_id']}", field="product_id")
-        if s.scalar(select(Variant.id).where(Variant.sku == b.sku)) is not None:
-            raise Conflict(f"SKU {b.sku!r} is already used", field="sku")
-        s.add(Variant(product_id=call.path["product_id"], sku=b.sku, title=b.title, price_amount=b.price_amount,
-                      currency=b.currency, weight_grams=b.weight_grams))
-        s.flush()
+        add_variant(s, call.path["product_id"], VariantInput(sku=b.sku, price_amount=b.price_amount,
+                                                              currency=b.currency, title=b.title,
+                                                              weight_grams=b.weight_grams))
         return product_detail(s, call.path["product_id"], include_inactive=True)
 
 
-@api.op("PATCH", f"{P}/variants/{{variant_id}}", summary="Edit a variant (price, title, weight)",
+def variant_out(s: Any, v: Variant) -> dict[str, Any]:
+    return {"id": v.id, "sku": v.sku, "title": v.title, "price": {"amount": v.price_amount, "currency": v.currency},
+            "available": stock.total_available(s, v.id or 0), "weight_grams": v.weight_grams,
+            "active": variant_active(v.attributes)}
+
+
+@api.op("PATCH", f"{P}/variants/{{variant_id}}", summary="Edit a variant (price, title, weight, for sale)",
         tag="admin: catalog", right="catalog:write", body=S.VariantPatch, response=S.VariantOut)
 def admin_patch_variant(call: Call) -> dict[str, Any]:
+    """``active: false`` stops selling a variant (carts refuse it, the shop hides it) while
+    past orders and stock history keep it; ``active: true`` sells it again."""
     b: S.VariantPatch = call.body
     with transaction(call.kernel.factory) as s:
-        v = s.get(Variant, call.path["variant_id"])
-        if v is None:
-            raise NotFound(f"no variant {call.path['variant_id']}", field="variant_id")
-        for name in ("title", "price_amount", "weight_grams"):
-            if getattr(b, name) is not None:
-                setattr(v, name, getattr(b, name))
-        s.add(v)
-        return {"id": v.id, "sku": v.sku, "title": v.title, "price": {"amount": v.price_amount,
-                                                                      "currency": v.currency},
-                "available": stock.total_available(s, v.id or 0), "weight_grams": v.weight_grams}
+        v = update_variant(s, call.path["variant_id"], title=b.title, price_amount=b.price_amount,
+                           weight_grams=b.weight_grams, active=b.active)
+        return variant_out(s, v)
+
+
+@api.op("DELETE", f"{P}/variants/{{variant_id}}", summary="Delete a variant nothing refers to",
+        tag="admin: catalog", right="catalog:write", status=204)
+def admin_delete_variant(call: Call) -> None:
+    """Only for a variant without orders, stock history or reservations, and never a
+    product's last one (409 otherwise: deactivate it with PATCH ``active: false``)."""
+    with transaction(call.kernel.factory) as s:
+        delete_variant(s, call.path["variant_id"])
 
 
 @api.op("POST", f"{P}/products/bulk-price", summary="Change many prices at once", tag="admin: catalog",

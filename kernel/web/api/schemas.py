@@ -105,6 +105,8 @@ class VariantPatch(In):
     title: str | None = Field(default=None, max_length=200)
     price_amount: int | None = Field(default=None, ge=0, le=MAX_INT)
     weight_grams: int | None = Field(default=None, ge=0, le=1_000_000)
+    active: bool | None = Field(default=None, description="false: no longer sold (kept for past orders); "
+                                                           "true: for sale again")
 
 
 class BulkPriceIn(In):
@@ -219,6 +221,7 @@ class VariantOut(Out):
     price: MoneyOut
     available: int
     weight_grams: int
+    active: bool
 
 
 class ProductSummary(Out):
