@@ -189,11 +189,12 @@ class CheckoutService:
                 continue  # journaled; another relay carrier may offer the quote
             quote = next((q for q in offered if q.id == quote_id and q.price.currency == view.currency), None)
             if quote is not None and quote.pickup_point_required:
-                return self._points(replace(quote, plugin=rec.name), near, limit)
+                return self.points_for(replace(quote, plugin=rec.name), near, limit)
         raise ValidationFailed(f"shipping option {quote_id!r} is not delivered to a pickup point for this cart and "
                                "address; use the id of a quote with pickup_point_required", field="quote_id")
 
-    def _points(self, quote: ShippingQuote, near: Address, limit: int) -> list[PickupPoint]:
+    def points_for(self, quote: ShippingQuote, near: Address, limit: int = PICKUP_LIST_LIMIT) -> list[PickupPoint]:
+        """The points of ``quote``'s carrier (a quote from ``shipping_quotes``) near ``near``."""
         try:
             points = self.host.call_one(quote.plugin, "shipping_pickup_points", near=near, limit=limit)
         except PluginError:  # the plugin's own message stays in the journal, not in the shopper's face
@@ -213,10 +214,9 @@ class CheckoutService:
                                        "point; leave pickup_point_id empty", field="pickup_point_id")
             return None
         if not point_id:
-            raise ValidationFailed(f"{quote.carrier} {quote.service} delivers to a pickup point: choose one near "
-                                   f"{address.postal_code} (GET /api/v1/carts/{{token}}/pickup-points)",
-                                   field="pickup_point_id")
-        point = next((p for p in self._points(quote, address, PICKUP_CONFIRM_LIMIT) if p.id == point_id), None)
+            raise ValidationFailed(f"{quote.carrier} {quote.service} delivers to a pickup point: choose one of its "
+                                   f"points near {address.postal_code}", field="pickup_point_id")
+        point = next((p for p in self.points_for(quote, address, PICKUP_CONFIRM_LIMIT) if p.id == point_id), None)
         if point is None:
             raise ValidationFailed(f"pickup point {point_id[:60]!r} is not among {quote.carrier}'s points near "
                                    f"{address.postal_code} {address.country}; choose one from the list",

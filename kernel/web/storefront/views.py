@@ -8,6 +8,7 @@ the payment live through ``/shop/orders/<id>/status`` (htmx, every 1.5 s).
 """
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import select
@@ -17,11 +18,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from comptoir.kernel.db import read_only, transaction
-from comptoir.kernel.domain import Category, Order
-from comptoir.kernel.errors import ComptoirError, NotFound
+from comptoir.kernel.domain import Category, CheckoutAttempt, Order
+from comptoir.kernel.errors import ComptoirError, NotFound, PluginError
 from comptoir.kernel.services.carts import add_item, create_cart, get_cart, set_line
-from comptoir.kernel.services.checkout import CheckoutRequest, checkout_service
-from comptoir.kernel.types import Address
+from comptoir.kernel.services.checkout import CheckoutRequest, CheckoutService, checkout_service
+from comptoir.kernel.types import Address, ShippingQuote
 from comptoir.kernel.web.api.storefront import cart_dict, cart_write, order_dict, recommend
 from comptoir.kernel.web.auth.guard import csrf_ok
 from comptoir.kernel.web.pages import flash, render
@@ -144,6 +145,24 @@ async def cart(request: Request) -> Response:
     return _shop(request, "cart.html", cart=await run_in_threadpool(load))
 
 
+def _pickup_lists(svc: CheckoutService, quotes: list[ShippingQuote], address: Address) -> dict[str, Any]:
+    """For each quote delivered to a pickup point, its carrier's points near the address
+    (or the reason they could not be listed)."""
+    out: dict[str, Any] = {}
+    for q in quotes:
+        if q.pickup_point_required:
+            try:
+                out[q.id] = {"points": svc.points_for(q, address), "error": ""}
+            except PluginError as exc:
+                out[q.id] = {"points": [], "error": exc.message}
+    return out
+
+
+def _choices(svc: CheckoutService, token: str, address: Address) -> dict[str, Any]:
+    quotes = svc.shipping_quotes(token, address)
+    return {"quotes": quotes, "methods": svc.payment_methods(token), "pickup": _pickup_lists(svc, quotes, address)}
+
+
 async def checkout(request: Request) -> Response:
     token = request.session.get("cart")
     if not token:
@@ -155,26 +174,52 @@ async def checkout(request: Request) -> Response:
     values["country"] = values["country"].upper()
     address = Address(**{f: values[f] for f in ADDRESS_FIELDS})
     svc = checkout_service(_k(request))
+    quote_id, method_id = str(form.get("quote", "")), str(form.get("method", ""))
+    idem = str(form.get("idem", ""))[:100] or secrets.token_hex(12)
     try:
         if form.get("step") == "place":
-            placed = await run_in_threadpool(svc.place, CheckoutRequest(
-                cart_token=token, email=values["email"], address=address,
-                shipping_quote_id=str(form.get("quote", "")), payment_method_id=str(form.get("method", "")),
-                idempotency_key=str(form.get("idem", ""))[:100]))
+            # The points of every relay quote share the radio name: only the chosen quote's count.
+            point = str(form.get("pickup_point", "")) if quote_id in form.getlist("pickup_quote") else ""
+            back = f"{str(request.base_url).rstrip('/')}/shop/checkout/return/{idem}"
+            try:
+                placed = await run_in_threadpool(svc.place, CheckoutRequest(
+                    cart_token=token, email=values["email"], address=address, shipping_quote_id=quote_id,
+                    payment_method_id=method_id, idempotency_key=idem, pickup_point_id=point, return_url=back))
+            except ComptoirError as exc:
+                if exc.field != "pickup_point_id" and getattr(exc, "hook", None) != "shipping_pickup_points":
+                    raise
+                # Nothing was reserved or charged: the same choices again, with the reason.
+                choices = await run_in_threadpool(_choices, svc, token, address)
+                return _shop(request, "checkout.html", status=exc.status, step="choose", values=values, idem=idem,
+                             chosen={"quote": quote_id, "method": method_id, "point": point}, error=exc.message,
+                             error_field="pickup_point_id", **choices)
             request.session.pop("cart", None)
             request.session["cart_count"] = 0
             request.session["last_order"] = placed.order_id
             _k(request).jobs.notify()
             return RedirectResponse(f"/shop/orders/{placed.order_id}", status_code=303)
-        quotes = await run_in_threadpool(svc.shipping_quotes, token, address)
-        methods = await run_in_threadpool(svc.payment_methods, token)
-        import secrets
-
-        return _shop(request, "checkout.html", step="choose", values=values, quotes=quotes, methods=methods,
-                     idem=secrets.token_hex(12))
+        choices = await run_in_threadpool(_choices, svc, token, address)
+        return _shop(request, "checkout.html", step="choose", values=values, idem=idem, chosen={}, **choices)
     except ComptoirError as exc:
         return _shop(request, "checkout.html", status=exc.status, step="address", values=values, error=exc.message,
                      error_field=exc.field)
+
+
+async def checkout_return(request: Request) -> Response:
+    """Where a payment provider sends the shopper back (PaymentRequest.return_url): the
+    order does not exist yet when the payment is authorized, so the address names the
+    checkout by its idempotency key and leads to the order page once it is placed."""
+    key = request.path_params["key"]
+
+    def find() -> int | None:
+        with read_only(_k(request).factory) as s:
+            return s.scalars(select(CheckoutAttempt.order_id).where(CheckoutAttempt.idempotency_key == key,
+                                                                    CheckoutAttempt.status == "placed")).first()
+
+    oid = await run_in_threadpool(find)
+    if oid is None or request.session.get("last_order") != oid:  # only the buyer's own browser
+        raise NotFound("no such order in this browser; check your confirmation e-mail", field="order")
+    return RedirectResponse(f"/shop/orders/{oid}", status_code=303)
 
 
 # What the shopper reads about the payment, by its state (queries.order_payment).
@@ -240,6 +285,7 @@ routes = [
     Route("/shop/p/{slug}", product),
     Route("/shop/cart", cart, methods=["GET", "POST"]),
     Route("/shop/checkout", checkout, methods=["GET", "POST"]),
+    Route("/shop/checkout/return/{key}", checkout_return),
     Route("/shop/orders/{order_id:int}", confirmation),
     Route("/shop/orders/{order_id:int}/status", order_status),
 ]
