@@ -1,7 +1,8 @@
 """In Chromium, against the local PayPal: the shopper picks PayPal, the order page shows
-the approve link, PayPal's approval page opens in a new window, "Pay Now" there, and
-PayPal's own signed webhooks (to the webhook account_connected registered) capture the
-payment: the order page turns paid. No test code approves or posts a webhook."""
+the approve link, PayPal's approval page opens in a new window, "Pay Now" there sends that
+window back to the shop (the checkout's return_url) and on to the order page, and PayPal's
+own signed webhooks (to the webhook account_connected registered) capture the payment:
+the order page turns paid. No test code approves or posts a webhook."""
 from __future__ import annotations
 
 import re
@@ -56,7 +57,8 @@ def test_approved_on_paypal_and_the_page_turns_paid(page: Any, shop: str, paypal
         page.click("#paypal-approve")
     window = opened.value
     window.click("#payment-submit-btn")
-    window.wait_for_selector("#done")
+    window.wait_for_url(page.url)  # PayPal -> /shop/checkout/return/<key>?token=… -> the order page
+    window.wait_for_selector("#order-number")
     page.wait_for_selector("#order-status:text('paid')")
     assert page.locator("#paypal-approve").count() == 0
     assert paypal.sender.wait_idle()

@@ -2,9 +2,9 @@
 
 At checkout the plugin creates a PayPal order that the buyer must approve (``pending``).
 While it waits, the order page shows the order's ``payer-action`` link (Orders v2's
-``approve`` link, HATEOAS). It opens PayPal in a new window: the shop's checkout did not
-give a return address when the order was created, so the buyer closes PayPal's window
-after approving (or PayPal sends them to the ``return_url`` of an order made with one).
+``approve`` link, HATEOAS). It opens PayPal in a new window, which PayPal sends back to
+the checkout's ``return_url`` after approving (the storefront's leads to the order page);
+for an order made without one, the buyer closes PayPal's window.
 The approval reaches the shop as a ``CHECKOUT.ORDER.APPROVED`` webhook, on which the
 plugin authorizes or captures; when the shopper comes back to the order page first, the
 plugin completes the approved order right there, and the webhook that follows moves the
