@@ -59,7 +59,8 @@ def test_the_relay_quotes_points_are_listed(app: TestClient) -> None:
     page, _ = _to_choices(app)
     assert re.search(r'<input type="radio" name="quote" value="relay:point" data-pickup="(\d+)" +checked>', page)
     index = re.search(r'value="relay:point" data-pickup="(\d+)"', page).group(1)  # type: ignore[union-attr]
-    assert f'form:has(input[name=quote][data-pickup="{index}"]:checked) .pickup-for[data-for="{index}"]' in page
+    assert f'form:has(input[name=quote][data-pickup="{index}"]:checked) #pickup-points .pickup-for[data-for="{index}"]' \
+        in page  # shown while its quote is checked (the browser test sees it)
     box = page.split('<div id="pickup-points">', 1)[1].split("</div>", 1)[0]
     assert re.findall(r'name="pickup_point" value="([^"]+)"', box) == ["FR-000001", "FR-000002", "FR-000003"]
     assert "RELAIS 2</strong> — 2 rue Oberkampf, 75011 PARIS <span class=\"muted\">(200 m)</span>" in box
