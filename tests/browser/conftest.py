@@ -94,3 +94,49 @@ def page(browser: Any) -> Iterator[Any]:
     pg.set_default_timeout(15_000)
     yield pg
     ctx.close()
+
+
+# ---- steps shared by the browser tests -------------------------------------------
+SHOPPER = {"email": "shopper@example.com", "name": "Chloé Durand", "line1": "12 rue des Martyrs",
+           "postal_code": "75009", "city": "Paris"}
+
+
+def staff_sign_in(page: Any, base: str, email: str = "owner@shop.test") -> None:
+    """Sign a seeded staff account in (see tests/kernel/web/helpers.py seed)."""
+    import re
+
+    from tests.kernel.web.helpers import PASSWORD
+
+    page.goto(f"{base}/admin/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/admin$"))
+
+
+def to_checkout_options(page: Any, base: str, shopper: dict[str, str] = SHOPPER) -> None:
+    """The first product into the cart, the address typed, the shipping and payment
+    options shown (``#place-order`` is on the page)."""
+    import re
+
+    page.goto(base + "/")
+    page.click(".product-card >> nth=0")
+    page.click("#add-to-cart")
+    page.wait_for_url(re.compile(r".*/shop/cart$"))
+    page.click("#checkout-link")
+    for name, value in shopper.items():
+        page.fill(f"input[name={name}]", value)
+    page.click("#see-options")
+    page.wait_for_selector("#place-order")
+
+
+def place_order(page: Any, *, quote: str = "", method: str = "") -> str:
+    """Pick the shipping quote and payment method (defaults: the first of each), place
+    the order; returns its number from the order page."""
+    if quote:
+        page.check(f"input[name=quote][value='{quote}']")
+    if method:
+        page.check(f"input[name=method][value={method}]")
+    page.click("#place-order")
+    page.wait_for_selector("#order-number")
+    return str(page.inner_text("#order-number"))

@@ -5,12 +5,11 @@ test code confirms an intent or posts a webhook. A declined card leaves the orde
 payable; a 3-D Secure card goes through the test challenge."""
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator
 
 import pytest
 
-from tests.browser.conftest import seeded_kernel, serve
+from tests.browser.conftest import place_order, seeded_kernel, serve, to_checkout_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("comptoir_stripe_payments")
@@ -45,22 +44,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory, stripe: FakeStripe) -> Iterat
 
 def checkout_with_card(page: Any, shop: str) -> str:
     """Cart → checkout → order page; returns the order number."""
-    page.goto(shop + "/")
-    page.click(".product-card >> nth=0")
-    page.click("#add-to-cart")
-    page.wait_for_url(re.compile(r".*/shop/cart$"))
-    page.click("#checkout-link")
-    page.fill("input[name=email]", "shopper@example.com")
-    page.fill("input[name=name]", "Chloé Durand")
-    page.fill("input[name=line1]", "12 rue des Martyrs")
-    page.fill("input[name=postal_code]", "75009")
-    page.fill("input[name=city]", "Paris")
-    page.click("#see-options")
-    page.wait_for_selector("#place-order")
-    page.check("input[name=method][value=card]")
-    page.click("#place-order")
-    page.wait_for_selector("#order-number")
-    return str(page.inner_text("#order-number"))
+    to_checkout_options(page, shop)
+    return place_order(page, method="card")
 
 
 def type_card(page: Any, number: str) -> None:

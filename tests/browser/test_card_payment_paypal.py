@@ -5,12 +5,11 @@ own signed webhooks (to the webhook account_connected registered) capture the pa
 the order page turns paid. No test code approves or posts a webhook."""
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator
 
 import pytest
 
-from tests.browser.conftest import seeded_kernel, serve
+from tests.browser.conftest import place_order, seeded_kernel, serve, to_checkout_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("comptoir_paypal_checkout")
@@ -37,20 +36,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory, paypal: FakePayPal) -> Iterat
 
 
 def test_approved_on_paypal_and_the_page_turns_paid(page: Any, shop: str, paypal: FakePayPal) -> None:
-    page.goto(shop + "/")
-    page.click(".product-card >> nth=0")
-    page.click("#add-to-cart")
-    page.wait_for_url(re.compile(r".*/shop/cart$"))
-    page.click("#checkout-link")
-    page.fill("input[name=email]", "shopper@example.com")
-    page.fill("input[name=name]", "Noé Petit")
-    page.fill("input[name=line1]", "8 quai Saint-Vincent")
-    page.fill("input[name=postal_code]", "69001")
-    page.fill("input[name=city]", "Lyon")
-    page.click("#see-options")
-    page.wait_for_selector("#place-order")
-    page.check("input[name=method][value=paypal]")
-    page.click("#place-order")
+    to_checkout_options(page, shop, {"email": "shopper@example.com", "name": "Noé Petit",
+                                      "line1": "8 quai Saint-Vincent", "postal_code": "69001", "city": "Lyon"})
+    place_order(page, method="paypal")
     page.wait_for_selector("#paypal-approve")
     assert page.inner_text("#order-status") == "placed"
     with page.expect_popup() as opened:

@@ -14,8 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.browser.conftest import seeded_kernel, serve
-from tests.kernel.web.helpers import PASSWORD
+from tests.browser.conftest import place_order, seeded_kernel, serve, staff_sign_in, to_checkout_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("comptoir_stripe_payments")
@@ -57,14 +56,6 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     finally:
         demo_market.stop()
         demo_market.plugins_root = real_root  # type: ignore[assignment]
-
-
-def sign_in(page: Any, base: str) -> None:
-    page.goto(f"{base}/admin/login")
-    page.fill("input[name=email]", "owner@shop.test")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/admin$"))
 
 
 def install(page: Any, base: str, plugin: str) -> None:
@@ -114,7 +105,7 @@ def test_merchant_installs_connects_and_a_shopper_pays_and_ships(
     staff = browser.new_context(viewport={"width": 1280, "height": 900})
     admin = staff.new_page()
     admin.set_default_timeout(20_000)
-    sign_in(admin, base)
+    staff_sign_in(admin, base)
 
     # the merchant: install, point at the providers, connect the accounts
     install(admin, base, "stripe-payments")
@@ -136,21 +127,9 @@ def test_merchant_installs_connects_and_a_shopper_pays_and_ships(
     # a shopper: Colissimo next to the shop's own rates, then the card on the order page
     shopper = browser.new_context(viewport={"width": 390, "height": 844}).new_page()  # a phone
     shopper.set_default_timeout(20_000)
-    shopper.goto(base + "/")
-    shopper.click(".product-card >> nth=0")
-    shopper.click("#add-to-cart")
-    shopper.wait_for_url(re.compile(r".*/shop/cart$"))
-    shopper.click("#checkout-link")
-    for name, value in (("email", "chloe@example.com"), ("name", "Chloé Durand"), ("line1", "12 rue des Martyrs"),
-                        ("postal_code", "75009"), ("city", "Paris")):
-        shopper.fill(f"input[name={name}]", value)
-    shopper.click("#see-options")
-    shopper.wait_for_selector("#place-order")
+    to_checkout_options(shopper, base)
     assert shopper.locator("input[name=quote]").count() >= 3  # a comparator: every carrier's offers
-    shopper.check("input[name=quote][value='colissimo:DOM']")
-    shopper.check("input[name=method][value=card]")
-    shopper.click("#place-order")
-    number = shopper.inner_text("#order-number")
+    number = place_order(shopper, quote="colissimo:DOM", method="card")
     shopper.wait_for_selector(CARD.format("cardnumber"))
     shopper.type(CARD.format("cardnumber"), "4242424242424242")
     shopper.fill(CARD.format("exp-date"), "12 / 34")

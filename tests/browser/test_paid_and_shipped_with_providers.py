@@ -5,13 +5,11 @@ endpoint registered by account_connected) and the page turns paid; then staff sh
 order and get Colissimo's label and tracking link."""
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator
 
 import pytest
 
-from tests.browser.conftest import seeded_kernel, serve
-from tests.kernel.web.helpers import PASSWORD
+from tests.browser.conftest import place_order, seeded_kernel, serve, staff_sign_in, to_checkout_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("comptoir_stripe_payments")
@@ -47,24 +45,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory, providers: tuple[FakeStripe, 
 def test_card_and_colissimo_from_checkout_to_tracking(page: Any, shop: str,
                                                       providers: tuple[FakeStripe, FakeColissimo]) -> None:
     stripe, colissimo = providers
-    page.goto(shop + "/")
-    page.click(".product-card >> nth=0")
-    page.click("#add-to-cart")
-    page.wait_for_url(re.compile(r".*/shop/cart$"))
-    page.click("#checkout-link")
-    page.fill("input[name=email]", "shopper@example.com")
-    page.fill("input[name=name]", "Chloé Durand")
-    page.fill("input[name=line1]", "12 rue des Martyrs")
-    page.fill("input[name=postal_code]", "75009")
-    page.fill("input[name=city]", "Paris")
-    page.click("#see-options")
-    page.wait_for_selector("#place-order")
+    to_checkout_options(page, shop)
     assert page.locator("input[name=quote]").count() >= 3  # Colissimo quoted next to the shop's own rates
-    page.check("input[name=quote][value='colissimo:DOM']")
-    page.check("input[name=method][value=card]")
-    page.click("#place-order")
-    page.wait_for_selector("#order-number")
-    number = page.inner_text("#order-number")
+    number = place_order(page, quote="colissimo:DOM", method="card")
 
     # the shopper confirms the card in Stripe.js; Stripe then calls the shop's webhook
     page.fill("#stripe-card-element input[name=cardnumber]", "4242 4242 4242 4242")
@@ -75,11 +58,7 @@ def test_card_and_colissimo_from_checkout_to_tracking(page: Any, shop: str,
     assert stripe.sender.wait_idle()
     assert [d["status"] for d in stripe.deliveries if d["type"] == "payment_intent.succeeded"] == [200]
 
-    page.goto(f"{shop}/admin/login")
-    page.fill("input[name=email]", "owner@shop.test")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/admin$"))
+    staff_sign_in(page, shop)
     page.click("nav.side >> text=Orders")
     page.click(f"text={number}")
     assert page.inner_text("#order-status") == "paid"

@@ -7,35 +7,15 @@ from typing import Any
 
 import pytest
 
-from tests.kernel.web.helpers import PASSWORD
+from tests.browser.conftest import place_order, staff_sign_in as sign_in, to_checkout_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def sign_in(page: Any, base: str, email: str) -> None:
-    page.goto(f"{base}/admin/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/admin$"))
-
-
 def test_shopper_buys_and_staff_ship_the_order(page: Any, live_shop: str) -> None:
-    page.goto(live_shop + "/")
-    page.click(".product-card >> nth=0")
-    page.click("#add-to-cart")
-    page.wait_for_url(re.compile(r".*/shop/cart$"))
+    to_checkout_options(page, live_shop)
     assert "(1)" in page.inner_text("#cart-link")
-    page.click("#checkout-link")
-    page.fill("input[name=email]", "shopper@example.com")
-    page.fill("input[name=name]", "Chloé Durand")
-    page.fill("input[name=line1]", "12 rue des Martyrs")
-    page.fill("input[name=postal_code]", "75009")
-    page.fill("input[name=city]", "Paris")
-    page.click("#see-options")
-    page.click("#place-order")
-    page.wait_for_selector("#order-number")
-    number = page.inner_text("#order-number")
+    number = place_order(page)
     assert number.startswith("C")
 
     sign_in(page, live_shop, "owner@shop.test")
