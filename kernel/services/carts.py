@@ -191,8 +191,47 @@ def cart_view(session: Any, cart: Cart, address: Address | None = None) -> CartV
                      quantity=r.quantity, unit_price=Money(r.price_amount, r.currency), weight_grams=r.weight_grams)
         for r in rows
     )
+    assert cart.id is not None
+    return _view_of(cart, lines, address)
+
+
+# The cart and its lines in one round trip (quotes, payment methods and checkout read it).
+_CART_WITH_LINES = (
+    select(Cart.id, Cart.token, Cart.currency, Cart.channel, Cart.status, Cart.email, Cart.customer_id,
+           CartLine.variant_id, CartLine.quantity, Variant.sku, Variant.title, Variant.price_amount,
+           Variant.weight_grams, Variant.currency.label("line_currency"),  # type: ignore[attr-defined]
+           Variant.attributes.label("variant_attributes"), Product.active.label("product_active"),  # type: ignore[attr-defined]
+           Product.title.label("product_title"))  # type: ignore[attr-defined]
+    .select_from(Cart)
+    .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+    .outerjoin(Variant, Variant.id == CartLine.variant_id)
+    .outerjoin(Product, Product.id == Variant.product_id)
+    .where(Cart.token == bindparam("token")).order_by(CartLine.id)
+)
+
+
+def view_by_token(session: Any, token: str, address: Address | None = None) -> tuple[Any, CartView]:
+    """``get_cart`` + ``cart_view`` with one query: (the cart row, its view). Refuses a
+    cart holding a product taken off sale since it was added (the shopper removes it)."""
+    rows = session.execute(_CART_WITH_LINES, {"token": token}).all()
+    if not rows:
+        raise NotFound(f"no cart with token {token[:6]}…; create one first", field="cart")
+    cart = rows[0]
+    gone = [r.sku for r in rows if r.variant_id is not None
+            and not (r.product_active and variant_active(r.variant_attributes))]
+    if gone and cart.status == "open":
+        raise Conflict(f"{', '.join(gone)} is no longer for sale; remove it from the cart", field="cart")
+    lines = tuple(
+        CartLineView(variant_id=r.variant_id, sku=r.sku,
+                     title=f"{r.product_title} — {r.title}" if r.title else r.product_title,
+                     quantity=r.quantity, unit_price=Money(r.price_amount, r.line_currency), weight_grams=r.weight_grams)
+        for r in rows if r.variant_id is not None
+    )
+    return cart, _view_of(cart, lines, address)
+
+
+def _view_of(cart: Any, lines: tuple[CartLineView, ...], address: Address | None) -> CartView:
     subtotal = sum((ln.unit_price.amount * ln.quantity for ln in lines), 0)
     weight = sum(ln.weight_grams * ln.quantity for ln in lines)
-    assert cart.id is not None
     return CartView(cart_id=cart.id, currency=cart.currency, lines=lines, subtotal=Money(subtotal, cart.currency),
                     weight_grams=weight, customer_email=cart.email, shipping_address=address, channel=cart.channel)

@@ -35,7 +35,7 @@ from comptoir.kernel.errors import (
 from comptoir.kernel.hookspecs import hookimpl
 from comptoir.kernel.money import Money
 from comptoir.kernel.services import stock
-from comptoir.kernel.services.carts import cart_view, get_cart
+from comptoir.kernel.services.carts import view_by_token
 from comptoir.kernel.services.outbox import emit
 from comptoir.kernel.types import (
     Address, CartView, OrderDraft, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult, PickupPoint,
@@ -144,10 +144,9 @@ class CheckoutService:
         with read_conn(self.kernel.engine) as c:
             if replay_key and c.execute(_ATTEMPT_BY_KEY, {"key": replay_key}).first() is not None:
                 raise _Replay()
-            cart = get_cart(c, cart_token)
+            cart, view = view_by_token(c, cart_token, address)  # one round trip
             if cart.status != "open":
                 raise Conflict(f"this cart is {cart.status}; start a new one", field="cart")
-            view = cart_view(c, cart, address)
         if not view.lines:
             raise ValidationFailed("the cart is empty; add a product first", field="cart")
         return view

@@ -68,3 +68,19 @@ def test_a_converted_cart_is_refused(kernel_any: Kernel) -> None:
         get_cart(s, token, for_update=True).status = "converted"
     with pytest.raises(Conflict, match="converted"), write_conn(kernel_any.engine) as c:
         add_item_by_token(c, token, sku="MUG-1")
+
+
+def test_checkout_refuses_a_cart_holding_a_variant_taken_off_sale(kernel_any: Kernel) -> None:
+    """Deactivated after it was added: quotes and checkout say which one to remove."""
+    from comptoir.kernel.domain import Variant
+    from comptoir.kernel.services.checkout import checkout_service
+    from tests.kernel.services.helpers import ADDRESS
+
+    vid = make_shop(kernel_any)
+    token = new_cart(kernel_any)
+    with transaction(kernel_any.factory) as s:
+        variant = s.get(Variant, vid)
+        variant.attributes = {**(variant.attributes or {}), "active": False}
+    with pytest.raises(Conflict, match="MUG-1 is no longer for sale") as caught:
+        checkout_service(kernel_any).shipping_quotes(token, ADDRESS)
+    assert caught.value.field == "cart"
