@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, pg_options: str = "") -> Engine:
     """Create the engine for ``url`` with the pragmas/pool the kernel relies on."""
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
@@ -30,7 +30,9 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     # pool_recycle instead of pool_pre_ping: a ping is one more round trip on every
     # checkout of a connection, several per order; recycling old connections suffices.
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
+    connect_args = {"options": pg_options} if pg_options else {}
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=20, pool_recycle=1800,
+                         connect_args=connect_args)
 
 
 def _configure_sqlite(engine: Engine) -> None:

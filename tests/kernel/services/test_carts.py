@@ -84,3 +84,17 @@ def test_checkout_refuses_a_cart_holding_a_variant_taken_off_sale(kernel_any: Ke
     with pytest.raises(Conflict, match="MUG-1 is no longer for sale") as caught:
         checkout_service(kernel_any).shipping_quotes(token, ADDRESS)
     assert caught.value.field == "cart"
+
+
+def test_cart_edits_skip_the_disk_wait_and_orders_do_not(kernel_any: Kernel) -> None:
+    """On PostgreSQL the cart pool's sessions commit without waiting for the WAL flush;
+    the main pool (orders, payments, stock) keeps synchronous commits."""
+    from sqlalchemy import text
+
+    if kernel_any.engine.dialect.name != "postgresql":
+        assert kernel_any.cart_engine is kernel_any.engine  # SQLite: one engine, WAL + NORMAL as set up
+        return
+    with kernel_any.cart_engine.connect() as c:
+        assert c.execute(text("SHOW synchronous_commit")).scalar() == "off"
+    with kernel_any.engine.connect() as c:
+        assert c.execute(text("SHOW synchronous_commit")).scalar() == "on"
