@@ -5,13 +5,11 @@ transfer received and ship, and the label Mondial Relay creates is addressed to 
 point."""
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator
 
 import pytest
 
-from tests.browser.conftest import seeded_kernel, serve
-from tests.kernel.web.helpers import PASSWORD
+from tests.browser.conftest import place_order, seeded_kernel, serve, staff_sign_in, to_checkout_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("comptoir_mondial_relay")
@@ -40,18 +38,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory, relay: FakeMondialRelay) -> I
 
 def test_shopper_picks_a_pickup_point_and_the_label_goes_there(page: Any, shop: str,
                                                                relay: FakeMondialRelay) -> None:
-    page.goto(shop + "/")
-    page.click(".product-card >> nth=0")
-    page.click("#add-to-cart")
-    page.wait_for_url(re.compile(r".*/shop/cart$"))
-    page.click("#checkout-link")
-    page.fill("input[name=email]", "shopper@example.com")
-    page.fill("input[name=name]", "Louise Garnier")
-    page.fill("input[name=line1]", "12 rue des Lilas")
-    page.fill("input[name=postal_code]", "69003")
-    page.fill("input[name=city]", "Lyon")
-    page.click("#see-options")
-    page.wait_for_selector("#place-order")
+    to_checkout_options(page, shop, {"email": "shopper@example.com", "name": "Louise Garnier",
+                                     "line1": "12 rue des Lilas", "postal_code": "69003", "city": "Lyon"})
 
     points = page.locator("#pickup-points input[name=pickup_point]")
     page.check(RELAY)
@@ -66,15 +54,9 @@ def test_shopper_picks_a_pickup_point_and_the_label_goes_there(page: Any, shop: 
     assert page.is_checked(RELAY) and page.is_checked("input[name=method][value=bank_transfer]")
 
     page.check("input[name=pickup_point][value='FR-020140']")
-    page.click("#place-order")
-    page.wait_for_selector("#order-number")
-    number = page.inner_text("#order-number")
+    number = place_order(page)
 
-    page.goto(f"{shop}/admin/login")
-    page.fill("input[name=email]", "owner@shop.test")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/admin$"))
+    staff_sign_in(page, shop)
     page.click("nav.side >> text=Orders")
     page.click(f"text={number}")
     page.click("button[data-action=mark-paid]")
