@@ -18,7 +18,7 @@ from comptoir.kernel.manifest import (
     CAPABILITIES, CATEGORIES, DATA_SCOPES, MANIFEST_FILE, AccountKind, Listing, Manifest, Pricing, Scopes,
     SettingField, manifest_from_distribution, manifest_from_pyproject, parse_manifest,
 )
-from comptoir.kernel.money import Money
+from comptoir.kernel.money import Money, exponent
 from comptoir.kernel.types import (
     Address, CartLineView, CartView, ChannelReply, ChannelSpec, DestinationSpec, DomainEvent, ExportReceipt,
     KernelInfo, Label, Mention, MenuItem, OrderDraft, PaymentMethod, PaymentPage, PaymentRef, PaymentRequest,
@@ -30,7 +30,7 @@ from comptoir.sdk.errors import HookSignatureError
 from comptoir.sdk.signatures import check_plugin, check_sources
 
 __all__ = [
-    "hookimpl", "HOOK_API_VERSION", "PluginContext", "Money",
+    "hookimpl", "HOOK_API_VERSION", "PluginContext", "Money", "exponent",
     # manifest schema
     "Manifest", "ManifestError", "parse_manifest", "manifest_from_pyproject", "manifest_from_distribution",
     "Scopes", "SettingField", "AccountKind", "Pricing", "Listing", "CATEGORIES", "CAPABILITIES", "DATA_SCOPES",

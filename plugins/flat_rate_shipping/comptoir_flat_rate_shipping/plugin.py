@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from comptoir.kernel.hookspecs import hookimpl
-from comptoir.kernel.money import Money
-from comptoir.kernel.types import Label, ShipmentRequest, ShippingQuote
+from comptoir.sdk import Label, Money, ShipmentRequest, ShippingQuote, hookimpl
 
 from comptoir_flat_rate_shipping import label, rates
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from comptoir.kernel.hookspecs import hookimpl
-from comptoir.kernel.money import Money
-from comptoir.kernel.types import CartView, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult
+from comptoir.sdk import CartView, Money, PaymentMethod, PaymentRef, PaymentRequest, PaymentResult, hookimpl
 
 TITLES = {
     "bank_transfer": ("Bank transfer", "Pay by transfer; we ship when the money arrives."),

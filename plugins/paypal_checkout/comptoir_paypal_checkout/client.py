@@ -17,7 +17,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from comptoir.kernel.money import exponent  # not in comptoir.sdk: the currency's minor-unit digits
+from comptoir.sdk import exponent
 from comptoir.sdk import Money
 
 ACCOUNT = "client"

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from comptoir.kernel.types import RecoRequest, ScoredItem
+from comptoir.sdk import RecoRequest, ScoredItem
 from comptoir_recommendations.artifacts import ModelStore
 from comptoir_recommendations.rules import RULES_FILE, Rules, load_rules
 from comptoir_recommendations.serving import Filters, Ranked, Recommender, member
