@@ -293,9 +293,6 @@ class QuoteOut(Out):
     price: MoneyOut
     min_days: int
     max_days: int
-
-
-class PaymentMethodOut(Out):
     pickup_point_required: bool = Field(description="the parcel goes to a pickup point the shopper chooses")
 
 
@@ -315,6 +312,9 @@ class PickupPointOut(Out):
     address: PickupAddressOut
     opening_hours: str
     distance_m: int | None
+
+
+class PaymentMethodOut(Out):
     id: str
     title: str
     description: str
