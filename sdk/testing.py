@@ -131,7 +131,8 @@ class ProtocolServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> Any:
+    def start(self, port: int = 0) -> Any:
+        """Serve on ``port`` of the loopback (a free one by default)."""
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -152,7 +153,7 @@ class ProtocolServer:
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

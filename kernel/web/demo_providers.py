@@ -26,14 +26,15 @@ class Sandbox:
     title: str
     module: str
     server: str
+    port: int  # a fixed port when free, so settings saved in the demo shop keep working after a restart
     lines: Callable[[Any, str], list[str]]  # (module, url) → what the merchant pastes where
 
 
 SANDBOXES = (
-    Sandbox("Stripe", "plugins.stripe_payments.tests.fake_stripe", "FakeStripe", lambda m, url: [
+    Sandbox("Stripe", "plugins.stripe_payments.tests.fake_stripe", "FakeStripe", 8101, lambda m, url: [
         f"settings: API address and Stripe.js address {url}, publishable key {m.PUBLISHABLE_KEY}",
         f"connect: secret key {m.SECRET_KEY}", "test cards: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined"]),
-    Sandbox("Colissimo", "plugins.colissimo.tests.fake_colissimo", "FakeColissimo", lambda m, url: [
+    Sandbox("Colissimo", "plugins.colissimo.tests.fake_colissimo", "FakeColissimo", 8102, lambda m, url: [
         f"settings: API address and tracking address {url} (and the sender's address)",
         f"connect: API key {m.API_KEY}, Okapi key {m.OKAPI_KEY}"]),
 )
@@ -52,7 +53,7 @@ def start(*, force: bool = False) -> Iterator[str]:
         for box in SANDBOXES:
             try:
                 module = importlib.import_module(box.module)
-                _running.append((box, module, getattr(module, box.server)().start()))
+                _running.append((box, module, _start(getattr(module, box.server)(), box.port)))
             except Exception as exc:  # a missing plugin folder must not stop the demo
                 log.warning("sandbox provider %s not started: %s", box.title, exc)
     if not _running:
@@ -62,6 +63,13 @@ def start(*, force: bool = False) -> Iterator[str]:
         yield f"  {box.title}: {server.url}"
         for line in box.lines(module, server.url):
             yield f"    {line}"
+
+
+def _start(server: Any, port: int) -> Any:
+    try:
+        return server.start(port)
+    except OSError:  # taken (another demo, a service of yours): any free port
+        return server.start(0)
 
 
 def stop() -> None:

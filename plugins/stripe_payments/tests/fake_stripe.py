@@ -137,7 +137,7 @@ class FakeStripe:
         assert self._server is not None
         return int(self._server.server_address[1])
 
-    def start(self) -> "FakeStripe":
+    def start(self, port: int = 0) -> "FakeStripe":
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -160,7 +160,7 @@ class FakeStripe:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.sender.start()
         return self
