@@ -75,6 +75,18 @@ def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def providers() -> Iterator[tuple[Any, Any]]:
+    """The local Stripe and Colissimo protocol servers (the plugins' test servers)."""
+    from plugins.colissimo.tests.fake_colissimo import FakeColissimo
+    from plugins.stripe_payments.tests.fake_stripe import FakeStripe
+
+    stripe, colissimo = FakeStripe().start(), FakeColissimo().start()
+    yield stripe, colissimo
+    stripe.stop()
+    colissimo.stop()
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not shutil.which(CHROMIUM):
         pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")

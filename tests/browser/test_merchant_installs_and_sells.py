@@ -29,14 +29,6 @@ CARD = "#stripe-card-element input[name={}]"
 
 
 @pytest.fixture(scope="module")
-def providers() -> Iterator[tuple[FakeStripe, FakeColissimo]]:
-    stripe, colissimo = FakeStripe().start(), FakeColissimo().start()
-    yield stripe, colissimo
-    stripe.stop()
-    colissimo.stop()
-
-
-@pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     """A shop whose marketplace (the demo's, in process) lists the two first-party plugins;
     neither is enabled in the shop yet."""

@@ -22,14 +22,6 @@ from plugins.stripe_payments.tests.fake_stripe import FakeStripe  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def providers() -> Iterator[tuple[FakeStripe, FakeColissimo]]:
-    stripe, colissimo = FakeStripe().start(), FakeColissimo().start()
-    yield stripe, colissimo
-    stripe.stop()
-    colissimo.stop()
-
-
-@pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, providers: tuple[FakeStripe, FakeColissimo]) -> Iterator[str]:
     stripe, colissimo = providers
     with seeded_kernel(tmp_path_factory.mktemp("providers")) as kernel:
