@@ -314,6 +314,16 @@ class PickupPointOut(Out):
     distance_m: int | None
 
 
+class OrderPickupPointOut(Out):
+    """The pickup point an order is delivered to, as chosen at checkout."""
+
+    id: str
+    name: str
+    carrier: str
+    address: PickupAddressOut
+    opening_hours: str
+
+
 class PaymentMethodOut(Out):
     id: str
     title: str
@@ -344,6 +354,8 @@ class OrderOut(Out):
     total: int
     refunded_total: int
     placed_at: str
+    pickup_point: OrderPickupPointOut | None = Field(description=(
+        "where the parcel goes when the shopper chose delivery to a pickup point; null for delivery to the address"))
     lines: list[dict[str, Any]]
 
 

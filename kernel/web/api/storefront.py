@@ -41,12 +41,25 @@ def cart_dict(s: Any, cart: Cart) -> dict[str, Any]:
             "item_count": sum(ln.quantity for ln in view.lines)}
 
 
+def order_pickup_point(shipping_quote: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The pickup point chosen at checkout (kept in the order's shipping quote by
+    CheckoutService._write_order), or None when the parcel goes to the shipping address.
+    A missing key reads as empty rather than failing the whole order page."""
+    point = (shipping_quote or {}).get("pickup_point")
+    if not isinstance(point, dict):
+        return None
+    a = point.get("address") if isinstance(point.get("address"), dict) else {}
+    return {"id": str(point.get("id") or ""), "name": str(point.get("name") or ""),
+            "carrier": str(point.get("carrier") or ""), "opening_hours": str(point.get("opening_hours") or ""),
+            "address": {k: str(a.get(k) or "") for k in ("name", "line1", "line2", "postal_code", "city", "country")}}
+
+
 def order_dict(s: Any, o: Order, *, lines: bool = True) -> dict[str, Any]:
     out = {"id": o.id, "number": o.number, "reference": o.reference, "status": o.status, "channel": o.channel,
            "email": o.email, "customer_id": o.customer_id, "currency": o.currency, "subtotal": o.subtotal,
            "shipping_total": o.shipping_total, "discount_total": o.discount_total, "total": o.total, "refunded_total": o.refunded_total,
            "payment_method": o.payment_method, "capture_mode": o.capture_mode,
-           "placed_at": o.placed_at.isoformat(), "lines": []}
+           "placed_at": o.placed_at.isoformat(), "pickup_point": order_pickup_point(o.shipping_quote), "lines": []}
     if lines:
         out["lines"] = [{"id": ln.id, "sku": ln.sku, "title": ln.title, "quantity": ln.quantity,
                          "unit_price": ln.unit_price, "total": ln.total}

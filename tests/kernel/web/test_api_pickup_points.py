@@ -4,13 +4,16 @@ listed for the shipping postcode, checkout refuses the quote without a point (na
 handed to the payment provider."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
 from comptoir.kernel.domain import Order
+from comptoir.kernel.hookspecs import hookimpl
 from comptoir.kernel.runtime import Kernel
+from comptoir.kernel.types import Address, PickupPoint
 from comptoir.kernel.web.app import create_app
 from tests.plugins.kernel_fixtures import FakeCard, RelayCarrier, manifest
 
@@ -99,3 +102,52 @@ def test_return_url_is_checked_and_reaches_the_provider(api: TestClient,
     ok = _checkout(api, _cart(api), home, return_url="https://app.example/orders/after-payment?k=1")
     assert ok.status_code == 201, ok.text
     assert [req.return_url for req in card.requests] == ["https://app.example/orders/after-payment?k=1"]
+
+
+class HoursRelay(RelayCarrier):
+    """RelayCarrier whose points have opening hours and markup in their names (escaping)."""
+
+    @hookimpl
+    def shipping_pickup_points(self, ctx: Any, near: Address, limit: int) -> list[PickupPoint]:
+        return [replace(p, name=f"<b>{p.name}</b> & Co", opening_hours="Lun 09:00-19:00; Sam 09:00-12:00")
+                for p in super().shipping_pickup_points(ctx, near, limit)]
+
+
+def test_the_order_json_shows_the_pickup_point_or_null(shop: Kernel, owner_token: str) -> None:
+    relay, card = HoursRelay(), FakeCard()
+    for obj, pid in ((relay, "relay-carrier"), (card, "fake-card")):
+        shop.host.add(obj, manifest(pid))
+        shop.host.enable(pid, persist=False)
+    with TestClient(create_app(shop, start_jobs=False)) as c:
+        placed = [_checkout(c, _cart(c), "relay:point", pickup_point_id="FR-000002"),
+                  _checkout(c, _cart(c), "flat-rate:domestic:standard")]
+        assert [r.status_code for r in placed] == [201, 201], [r.text for r in placed]
+        relay_order, home_order = (r.json() for r in placed)
+        point = {"id": "FR-000002", "name": "<b>RELAIS 2</b> & Co", "carrier": "RelayCo",
+                 "opening_hours": "Lun 09:00-19:00; Sam 09:00-12:00",
+                 "address": {"name": "RELAIS 2", "line1": "2 rue Oberkampf", "line2": "", "postal_code": "75011",
+                             "city": "PARIS", "country": "FR"}}
+        mine = c.get(f"/api/v1/orders/{relay_order['reference']}", params={"email": "ada@example.com"})
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["pickup_point"] == point
+        home = c.get(f"/api/v1/orders/{home_order['reference']}", params={"email": "ada@example.com"}).json()
+        assert home["pickup_point"] is None
+
+        auth = {"Authorization": f"Bearer {owner_token}"}
+        admin = c.get(f"/api/admin/v1/orders/{relay_order['order_id']}", headers=auth).json()
+        assert admin["pickup_point"] == point
+        assert c.get(f"/api/admin/v1/orders/{home_order['order_id']}", headers=auth).json()["pickup_point"] is None
+        page = c.get("/api/admin/v1/orders", headers=auth, params={"limit": 100}).json()
+        listed = {o["id"]: o for o in page["items"]}
+        assert listed[relay_order["order_id"]]["pickup_point"] == point
+        assert listed[home_order["order_id"]]["pickup_point"] is None
+
+
+def test_the_order_schema_declares_the_pickup_point(api: TestClient) -> None:
+    doc = api.get("/openapi.json").json()
+    order = doc["components"]["schemas"]["OrderOut"]
+    assert "pickup_point" in order["required"]
+    refs = [alt.get("$ref") for alt in order["properties"]["pickup_point"]["anyOf"]]
+    assert refs == ["#/components/schemas/OrderPickupPointOut", None]
+    point = doc["components"]["schemas"]["OrderPickupPointOut"]
+    assert set(point["required"]) == {"id", "name", "carrier", "address", "opening_hours"}

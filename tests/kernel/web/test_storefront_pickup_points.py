@@ -1,7 +1,8 @@
 """The demo storefront's checkout with a relay carrier: the chosen quote's pickup points
 are listed in ``#pickup-points`` (``input[name=pickup_point]``), placing the order without
 one shows the same choices again with the reason, the chosen point is kept with the
-order; the payment provider gets a return address that leads back to the order page."""
+order and shown on the shopper's and the staff's order pages; the payment provider gets a
+return address that leads back to the order page."""
 from __future__ import annotations
 
 import re
@@ -13,6 +14,8 @@ from starlette.testclient import TestClient
 from comptoir.kernel.domain import Order
 from comptoir.kernel.runtime import Kernel
 from comptoir.kernel.web.app import create_app
+from tests.kernel.web.helpers import sign_in
+from tests.kernel.web.test_api_pickup_points import HoursRelay
 from tests.plugins.kernel_fixtures import FakeCard, RelayCarrier, manifest
 
 ADDRESS = {"email": "buyer@example.com", "name": "Buyer", "line1": "1 rue A", "postal_code": "75011",
@@ -108,3 +111,36 @@ def test_the_provider_is_given_a_way_back_to_the_order_page(app: TestClient,
     with TestClient(app.app) as stranger:  # another browser: the order is not theirs
         assert stranger.get(request.return_url, follow_redirects=False).status_code == 404
     assert app.get("/shop/checkout/return/never-used", follow_redirects=False).status_code == 404
+
+
+def test_the_order_pages_say_where_the_parcel_goes(shop: Kernel) -> None:
+    """The shopper's order page and the staff order page show the chosen point, escaped;
+    an order delivered to the address shows none."""
+    for obj, pid in ((HoursRelay(), "relay-carrier"), (FakeCard(), "fake-card")):
+        shop.host.add(obj, manifest(pid))
+        shop.host.enable(pid, persist=False)
+    with TestClient(create_app(shop, start_jobs=False)) as c:
+        page, csrf = _to_choices(c)
+        relay = _place(c, csrf, page, quote="relay:point", pickup_point="FR-000002")
+        assert relay.status_code == 303, relay.text
+        shown = c.get(relay.headers["location"]).text
+        point = shown.split('<p id="pickup-point">', 1)[1].split("</p>", 1)[0]
+        assert point == ("Delivered to pickup point <strong>&lt;b&gt;RELAIS 2&lt;/b&gt; &amp; Co</strong>, "
+                         "2 rue Oberkampf, 75011 PARIS, opening hours Lun 09:00-19:00; Sam 09:00-12:00.")
+        assert "<b>RELAIS" not in shown
+
+        page, csrf = _to_choices(c)
+        home = _place(c, csrf, page, quote=next(q for q in re.findall(r'name="quote" value="([^"]+)"', page)
+                                               if q != "relay:point"))
+        assert home.status_code == 303, home.text
+        home_page = c.get(home.headers["location"])
+        assert home_page.status_code == 200 and 'id="pickup-point"' not in home_page.text
+
+        relay_id, home_id = (int(r.headers["location"].rsplit("/", 1)[1]) for r in (relay, home))
+        sign_in(c, "picker@shop.test")  # the one who packs the parcel
+        staff = c.get(f"/admin/orders/{relay_id}")
+        assert staff.status_code == 200, staff.text
+        block = staff.text.split('<p id="pickup-point">', 1)[1].split("</p>", 1)[0]
+        assert "<strong>&lt;b&gt;RELAIS 2&lt;/b&gt; &amp; Co</strong>" in block and "RelayCo FR-000002" in block
+        assert "2 rue Oberkampf<br>75011 PARIS FR" in block and "Lun 09:00-19:00; Sam 09:00-12:00" in block
+        assert 'id="pickup-point"' not in c.get(f"/admin/orders/{home_id}").text
