@@ -30,6 +30,15 @@ _STOCK = ("SELECT {what} FROM variant v JOIN stock_level sl ON sl.variant_id = v
           "JOIN location l ON l.id = sl.location_id WHERE v.product_id = {pid} AND {where}")
 
 
+def _variant_for_sale(s: Session) -> str:
+    """SQL that holds for a variant still sold. catalog.update_variant(active=False) writes
+    ``{"active": false}`` into the JSON ``attributes`` of one that is not (no key: for
+    sale); the column is JSON text on SQLite and ``json`` (not jsonb) on PostgreSQL."""
+    if s.get_bind().dialect.name == "postgresql":
+        return "COALESCE(attributes->>'active', 'true') <> 'false'"
+    return "COALESCE(json_extract(attributes, '$.active'), 1) <> 0"  # JSON false reads as 0
+
+
 def list_products(s: Session, *, q: str = "", category: str = "", collection: str = "", min_price: int | None = None,
                   max_price: int | None = None, in_stock: bool = False, location_id: int | None = None,
                   sort: str = "title", limit: int = 24, offset: int = 0, include_inactive: bool = False,
@@ -69,12 +78,15 @@ def list_products(s: Session, *, q: str = "", category: str = "", collection: st
     if in_stock:
         where.append("EXISTS (" + _STOCK.format(what="1", pid="p.id",
                                                 where=f"sl.on_hand - sl.reserved > 0 AND {loc}") + ")")
+    # "Price from" counts only variants still sold: a product none of whose variants is sold
+    # drops out of the shop's listing; staff (include_inactive) still see it, without a price.
+    join = "LEFT JOIN" if include_inactive else "JOIN"
     sql = (
         "WITH price AS (SELECT product_id AS pid, MIN(price_amount) AS p, MIN(currency) AS cur "
-        "FROM variant GROUP BY product_id), "
+        f"FROM variant WHERE {_variant_for_sale(s)} GROUP BY product_id), "
         "page AS (SELECT p.id, p.slug, p.title, p.active, c.name AS category, price.p, price.cur, "
         f"COUNT(*) OVER () AS total, ROW_NUMBER() OVER (ORDER BY {_ORDER[sort]}) AS rn "
-        "FROM product p JOIN price ON price.pid = p.id LEFT JOIN category c ON c.id = p.category_id "
+        f"FROM product p {join} price ON price.pid = p.id LEFT JOIN category c ON c.id = p.category_id "
         f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_ORDER[sort]} LIMIT :limit OFFSET :offset) "
         "SELECT page.*, (" + _STOCK.format(what="COALESCE(SUM(sl.on_hand - sl.reserved), 0)", pid="page.id",
                                            where=loc) + ") AS available, "

@@ -1,4 +1,5 @@
-"""The catalog listing SQL on both databases: filters, sorting, pages, stock per store."""
+"""The catalog listing SQL on both databases: filters, sorting, pages, stock per store, and
+"price from" over the variants still sold."""
 from __future__ import annotations
 
 import random
@@ -7,8 +8,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from comptoir.kernel import demo
-from comptoir.kernel.db import read_only
-from comptoir.kernel.domain import Location
+from comptoir.kernel.db import read_only, transaction
+from comptoir.kernel.domain import Location, Variant
+from comptoir.kernel.services.catalog import VariantInput, create_product, update_variant
 from comptoir.kernel.web.api.admin_catalog import add_to_collection
 from comptoir.kernel.web.queries import list_products, product_availability, summaries
 from tests.conftest import build_kernel
@@ -41,5 +43,40 @@ def test_listing_on_each_database(tmp_path: Path, db_url: str) -> None:
             assert list_products(s, q=word).total >= 1
             ranked = summaries(s, [3, 1, 2])
             assert [p["id"] for p in ranked] == [3, 1, 2]
+    finally:
+        k.close()
+
+
+def test_price_from_counts_only_variants_still_sold(tmp_path: Path, db_url: str) -> None:
+    k = build_kernel(tmp_path, db_url).boot()
+    try:
+        with transaction(k.factory) as s:
+            mug = create_product(s, "Mug", [VariantInput("MUG-10", 1000), VariantInput("MUG-5", 500,
+                                                                                       attributes={"colour": "red"})])
+            gone = create_product(s, "Gone", [VariantInput("GONE-1", 700), VariantInput("GONE-2", 300)])
+            mug_id, gone_id = mug.id, gone.id
+            ids = {v.sku: v.id for v in s.scalars(select(Variant))}
+
+        def listed(**kw: object) -> dict[int, dict[str, object]]:
+            with read_only(k.factory) as s:
+                return {p["id"]: p for p in list_products(s, limit=100, **kw).items}  # type: ignore[arg-type]
+
+        assert listed()[mug_id]["price_from"] == {"amount": 500, "currency": "EUR"}
+        with transaction(k.factory) as s:
+            for sku in ("MUG-5", "GONE-1", "GONE-2"):
+                update_variant(s, ids[sku], active=False)
+        shop = listed()
+        assert shop[mug_id]["price_from"] == {"amount": 1000, "currency": "EUR"}
+        assert gone_id not in shop and len(shop) == 1
+        assert mug_id not in listed(max_price=600)
+        with read_only(k.factory) as s:
+            assert list_products(s).total == 1 and summaries(s, [gone_id, mug_id])[0]["id"] == mug_id
+        staff = listed(include_inactive=True)
+        assert staff[gone_id]["price_from"] is None  # staff still find it, with no price to show
+        assert staff[mug_id]["price_from"] == {"amount": 1000, "currency": "EUR"}
+
+        with transaction(k.factory) as s:
+            update_variant(s, ids["MUG-5"], active=True)
+        assert listed()[mug_id]["price_from"] == {"amount": 500, "currency": "EUR"}
     finally:
         k.close()
