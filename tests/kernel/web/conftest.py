@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 from argon2 import PasswordHasher
@@ -66,3 +66,15 @@ def client(shop: Kernel) -> Iterator[TestClient]:
 def owner_token(shop: Kernel) -> str:
     return token(shop, "catalog:read", "catalog:write", "stock:read", "stock:write", "orders:read", "orders:write",
                  "orders:fulfil", "customers:read", "customers:write", "plugins:manage", "journal:read")
+
+
+@pytest.fixture
+def relay_and_card(shop: Kernel) -> tuple[Any, Any]:
+    """A relay carrier (quotes needing a pickup point) and a card provider, enabled in the shop."""
+    from tests.plugins.kernel_fixtures import FakeCard, RelayCarrier, manifest
+
+    relay, card = RelayCarrier(), FakeCard()
+    for obj, pid in ((relay, "relay-carrier"), (card, "fake-card")):
+        shop.host.add(obj, manifest(pid))
+        shop.host.enable(pid, persist=False)
+    return relay, card

@@ -22,16 +22,7 @@ ADDRESS = {"name": "Ada Martin", "line1": "3 rue du Commerce", "postal_code": "7
 
 
 @pytest.fixture
-def plugins(shop: Kernel) -> tuple[RelayCarrier, FakeCard]:
-    relay, card = RelayCarrier(), FakeCard()
-    for obj, pid in ((relay, "relay-carrier"), (card, "fake-card")):
-        shop.host.add(obj, manifest(pid))
-        shop.host.enable(pid, persist=False)
-    return relay, card
-
-
-@pytest.fixture
-def api(shop: Kernel, plugins: Any) -> Iterator[TestClient]:
+def api(shop: Kernel, relay_and_card: Any) -> Iterator[TestClient]:
     with TestClient(create_app(shop, start_jobs=False)) as c:
         yield c
 
@@ -50,8 +41,8 @@ def _checkout(c: TestClient, tok: str, quote: str, **extra: str) -> Any:
 
 
 def test_relay_quote_points_and_checkout(shop: Kernel, api: TestClient,
-                                         plugins: tuple[RelayCarrier, FakeCard]) -> None:
-    relay, _ = plugins
+                                         relay_and_card: tuple[RelayCarrier, FakeCard]) -> None:
+    relay, _ = relay_and_card
     tok = _cart(api)
     quotes = {q["id"]: q for q in api.post(f"/api/v1/carts/{tok}/shipping-quotes", json={"address": ADDRESS}).json()}
     assert quotes["relay:point"]["pickup_point_required"] is True
@@ -93,8 +84,8 @@ def test_relay_quote_points_and_checkout(shop: Kernel, api: TestClient,
 
 
 def test_return_url_is_checked_and_reaches_the_provider(api: TestClient,
-                                                        plugins: tuple[RelayCarrier, FakeCard]) -> None:
-    _, card = plugins
+                                                        relay_and_card: tuple[RelayCarrier, FakeCard]) -> None:
+    _, card = relay_and_card
     home = "flat-rate:domestic:standard"
     for bad in ("javascript:alert(1)", "/shop/orders/1", "https://" + "a" * 2000):
         r = _checkout(api, _cart(api), home, return_url=bad)

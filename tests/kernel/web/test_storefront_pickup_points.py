@@ -23,16 +23,7 @@ ADDRESS = {"email": "buyer@example.com", "name": "Buyer", "line1": "1 rue A", "p
 
 
 @pytest.fixture
-def plugins(shop: Kernel) -> tuple[RelayCarrier, FakeCard]:
-    relay, card = RelayCarrier(), FakeCard()
-    for obj, pid in ((relay, "relay-carrier"), (card, "fake-card")):
-        shop.host.add(obj, manifest(pid))
-        shop.host.enable(pid, persist=False)
-    return relay, card
-
-
-@pytest.fixture
-def app(shop: Kernel, plugins: Any) -> Iterator[TestClient]:
+def app(shop: Kernel, relay_and_card: Any) -> Iterator[TestClient]:
     with TestClient(create_app(shop, start_jobs=False)) as c:
         yield c
 
@@ -97,8 +88,8 @@ def test_a_point_left_checked_for_home_delivery_is_ignored(shop: Kernel, app: Te
 
 
 def test_the_provider_is_given_a_way_back_to_the_order_page(app: TestClient,
-                                                            plugins: tuple[RelayCarrier, FakeCard]) -> None:
-    _, card = plugins
+                                                            relay_and_card: tuple[RelayCarrier, FakeCard]) -> None:
+    _, card = relay_and_card
     page, csrf = _to_choices(app)
     done = _place(app, csrf, page, quote="relay:point", pickup_point="FR-000001")
     order_page = done.headers["location"]
