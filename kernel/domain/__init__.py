@@ -11,6 +11,7 @@ from comptoir.kernel.domain.orders import ORDER_STATUSES, TRANSITIONS, Order, Or
 from comptoir.kernel.domain.payments import CheckoutAttempt, PaymentTransaction, WebhookReceipt
 from comptoir.kernel.domain.shipments import ReturnRequest, Shipment
 from comptoir.kernel.domain.social import CustomerSocialHandle, SocialCursor, SocialMention
+from comptoir.kernel.domain.social_posts import SocialPostRecord
 from comptoir.kernel.domain.stock import Location, Reservation, StockLevel, StockMove
 
 metadata = SQLModel.metadata
@@ -20,5 +21,6 @@ __all__ = [
     "LoyaltyEntry", "EventDelivery", "JournalEntry", "KernelCounter", "OutboxEvent", "PluginState",
     "ORDER_STATUSES", "TRANSITIONS", "Order", "OrderLine", "OrderStatusChange", "CheckoutAttempt",
     "PaymentTransaction", "WebhookReceipt", "ReturnRequest", "Shipment", "Location", "Reservation",
-    "StockLevel", "StockMove", "CustomerSocialHandle", "SocialCursor", "SocialMention", "metadata",
+    "StockLevel", "StockMove", "CustomerSocialHandle", "SocialCursor", "SocialMention", "SocialPostRecord",
+    "metadata",
 ]
