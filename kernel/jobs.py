@@ -176,6 +176,14 @@ def maintenance(kernel: "Kernel") -> dict[str, int]:
             done["mentions_queued"] = 1
     except Exception:  # e.g. Redis unreachable: the next round tries again
         log.warning("mention collection not queued; will retry at the next round", exc_info=True)
+    try:  # social posts whose time has come, as a job too (a network may take seconds to answer)
+        from comptoir.kernel.services.social_posts import has_due
+
+        if has_due(kernel):
+            kernel.jobs.enqueue("comptoir.kernel.services.social_posts:publish_due")
+            done["social_posts_queued"] = 1
+    except Exception:
+        log.warning("social posts not queued; will retry at the next round", exc_info=True)
     try:
         from comptoir.kernel import billing_usage
     except ModuleNotFoundError:
