@@ -23,6 +23,7 @@ RIGHTS: dict[str, str] = {
     "orders:fulfil": "fulfil orders (buy the label, ship)",
     "customers:read": "see customers and segments",
     "customers:write": "edit customers and loyalty points",
+    "social:publish": "publish and schedule posts on the shop's social networks",
     "plugins:manage": "enable, disable and configure plugins, grant their rights",
     "journal:read": "see the exchange journal",
     "staff:manage": "manage staff accounts, roles and API tokens",
@@ -33,7 +34,8 @@ ROLES: tuple[str, ...] = ("owner", "manager", "marketing", "support", "picker")
 DEFAULT_ROLE_RIGHTS: dict[str, frozenset[str]] = {
     "owner": frozenset(RIGHTS) - {"pos"},
     "manager": frozenset(RIGHTS) - {"pos", "staff:manage"},
-    "marketing": frozenset({"dashboard", "catalog:read", "catalog:write", "customers:read", "stock:read"}),
+    "marketing": frozenset({"dashboard", "catalog:read", "catalog:write", "customers:read", "stock:read",
+                            "social:publish"}),
     "support": frozenset({"dashboard", "catalog:read", "orders:read", "orders:write", "customers:read",
                           "customers:write", "journal:read"}),
     "picker": frozenset({"catalog:read", "stock:read", "stock:write", "orders:read", "orders:fulfil"}),

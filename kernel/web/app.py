@@ -25,9 +25,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from comptoir.kernel.errors import ComptoirError
 from comptoir.kernel.runtime import Kernel
 from comptoir.kernel.web import docs
-from comptoir.kernel.web.admin import auth_views, catalog_views, connect_views, ops_views, system_views
+from comptoir.kernel.web.admin import auth_views, catalog_views, connect_views, ops_views, social_views, system_views
 from comptoir.kernel.web.admin.common import NeedsSignIn
-from comptoir.kernel.web.api import admin_catalog, admin_mentions, admin_ops, admin_plugins, customers, pos, storefront
+from comptoir.kernel.web.api import (
+    admin_catalog, admin_mentions, admin_ops, admin_plugins, admin_social, customers, pos, storefront,
+)
 from comptoir.kernel.web.api.openapi import build
 from comptoir.kernel.web.api.registry import Operation
 from comptoir.kernel.web.auth.customers import CustomerTokens
@@ -39,7 +41,7 @@ from comptoir.kernel.web.storefront import views as shop_views
 
 log = logging.getLogger("comptoir.web")
 STATIC = Path(__file__).parent / "static"
-API_MODULES = (storefront, customers, admin_catalog, admin_ops, admin_plugins, admin_mentions, pos)
+API_MODULES = (storefront, customers, admin_catalog, admin_ops, admin_plugins, admin_mentions, admin_social, pos)
 SESSION_COOKIE = "comptoir_session"
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin")]
@@ -121,6 +123,7 @@ def create_app(kernel: Kernel, *, oidc: OidcConfig | None = None, start_jobs: bo
         Route("/healthz", lambda r: Response("ok")),
         *[r for m in API_MODULES for r in m.api.routes()],
         *auth_views.routes, *catalog_views.routes, *ops_views.routes, *system_views.routes, *connect_views.routes,
+        *social_views.routes,
         *shop_views.routes, *optional_routes(),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         Mount("/media", app=StaticFiles(directory=media), name="media"),

@@ -24,6 +24,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("Products", "/admin/products", "catalog:read"),
     ("Orders", "/admin/orders", "orders:read"),
     ("Customers", "/admin/customers", "customers:read"),
+    ("Social", "/admin/social", "social:publish"),
     ("Stock", "/admin/stock", "stock:read"),
     ("Plugins", "/admin/plugins", "plugins:manage"),
     ("App store", "/admin/appstore", "plugins:manage"),
