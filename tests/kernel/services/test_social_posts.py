@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 import comptoir_mastodon.plugin as mastodon_module
 from comptoir.kernel.db import read_only, transaction

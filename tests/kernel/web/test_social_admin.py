@@ -25,16 +25,16 @@ def testnet(shop: Kernel) -> Iterator[Publisher]:
     yield plugin
 
 
-def _product(shop: Kernel) -> tuple[int, str]:
+def _product(shop: Kernel) -> tuple[int, str, str]:
     with read_only(shop.factory) as s:
         p = s.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.id)).first()  # type: ignore[attr-defined]
         assert p is not None
-        return p.id or 0, p.title
+        return p.id or 0, p.title, p.slug
 
 
 def test_publish_now_from_the_form(client: TestClient, shop: Kernel, testnet: Publisher) -> None:
     sign_in(client, "owner@shop.test")
-    pid, title = _product(shop)
+    pid, title, _ = _product(shop)
     page = client.get(f"/admin/social?product_id={pid}")
     assert page.status_code == 200 and 'name="network" value="testnet"' in page.text
     assert f'<option value="{pid}" selected>' in page.text and 'href="/admin/social"' in page.text  # menu entry
@@ -88,7 +88,7 @@ def test_form_errors_name_what_is_wrong(client: TestClient, testnet: Publisher) 
 
 
 def test_roles_and_csrf(client: TestClient, shop: Kernel, testnet: Publisher) -> None:
-    pid, _ = _product(shop)
+    pid, _, _ = _product(shop)
     sign_in(client, "manager@shop.test")
     assert client.get("/admin/social").status_code == 200
     assert 'data-action="share"' in client.get(f"/admin/products/{pid}").text
@@ -111,12 +111,12 @@ def test_roles_and_csrf(client: TestClient, shop: Kernel, testnet: Publisher) ->
 
 def test_api_publish_list_cancel(client: TestClient, shop: Kernel, testnet: Publisher) -> None:
     auth = {"Authorization": f"Bearer {token(shop, 'social:publish')}"}
-    pid, title = _product(shop)
+    pid, title, slug = _product(shop)
     r = client.post("/api/admin/v1/social/posts", json={"networks": ["testnet"], "product_id": pid}, headers=auth)
     assert r.status_code == 201
     [now_post] = r.json()["items"]
     assert now_post["status"] == "published" and now_post["url"] == "https://testnet.example/t1"
-    assert now_post["text"].startswith(title) and now_post["link"].endswith("/shop/p/" + now_post["link"].rsplit("/", 1)[1])
+    assert now_post["text"].startswith(title) and now_post["link"] == f"{shop.settings.base_url}/shop/p/{slug}"
     later = (datetime.now(timezone.utc) + timedelta(hours=5)).isoformat()
     r = client.post("/api/admin/v1/social/posts", json={"networks": ["testnet"], "text": "Tomorrow",
                                                        "scheduled_for": later}, headers=auth)
