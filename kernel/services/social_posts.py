@@ -28,7 +28,7 @@ from comptoir.kernel.db import read_conn, read_only, transaction, write_conn
 from comptoir.kernel.domain import Product, ProductImage, Variant
 from comptoir.kernel.domain.base import utcnow
 from comptoir.kernel.domain.social_posts import POST_STATUSES, SocialPostRecord
-from comptoir.kernel.errors import ComptoirError, Conflict, NotFound, ValidationFailed
+from comptoir.kernel.errors import ComptoirError, Conflict, NotFound, ScopeDenied, ValidationFailed
 from comptoir.kernel.money import Money
 from comptoir.kernel.types import PublishedPost, SocialPost
 
@@ -123,6 +123,8 @@ def schedule(kernel: "Kernel", networks: Iterable[str], text: str = "", link: st
     if len(text) > MAX_TEXT:
         raise ValidationFailed(f"text must be at most {MAX_TEXT} characters (it has {len(text)})", field="text")
     link, image_url = _url(link, "link"), _url(image_url, "image_url")
+    if image_url:
+        _image_reachable(kernel, [known[n] for n in chosen], image_url)
     at = _when(when, now)
     rows = [SocialPostRecord(network=n, plugin=known[n], product_id=product_id, text=text, link=link,
                              image_url=image_url, scheduled_for=at, status="scheduled",
@@ -131,6 +133,25 @@ def schedule(kernel: "Kernel", networks: Iterable[str], text: str = "", link: st
         s.add_all(rows)
         s.flush()
         return [post_dict(r) for r in rows]
+
+
+def _image_reachable(kernel: "Kernel", plugins: list[str], image_url: str) -> None:
+    """The network plugins fetch the image themselves, through the broker: refuse now, naming
+    the right to grant, rather than fail at publishing time (a product image under the shop's
+    own /media is on a host the plugin may not have been granted)."""
+    creds = kernel.services.get("credentials")
+    if creds is None:
+        return
+    import httpx
+
+    url = httpx.URL(image_url)  # as the broker reads it: default ports drop out
+    right = f"host:{url.host}" + (f":{url.port}" if url.port else "")
+    for plugin in plugins:
+        try:
+            creds.broker.check_host(plugin, url.host, url.port)
+        except ScopeDenied:
+            raise ValidationFailed(f"{plugin} may not fetch images from {right[5:]}: grant it {right} in "
+                                   "Plugins, or give an image address it may reach", field="image_url") from None
 
 
 def cancel(kernel: "Kernel", post_id: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 import comptoir_mastodon.plugin as mastodon_module
 from comptoir.kernel.db import read_only, transaction
 from comptoir.kernel.domain import Product, ProductImage, Variant
+from comptoir.kernel.domain.social_posts import SocialPostRecord
 from comptoir.kernel.errors import Conflict, NotFound, ValidationFailed
 from comptoir.kernel.hookspecs import hookimpl
 from comptoir.kernel.jobs import maintenance
@@ -264,3 +265,20 @@ def test_an_error_is_redacted(kernel: Kernel) -> None:
     social_posts.publish_due(kernel)
     error = _row(kernel, post["id"])["error"]
     assert "refused for token" in error and secret not in error
+
+
+def test_an_image_the_plugin_may_not_fetch_is_refused_when_scheduling(shop: Kernel) -> None:
+    """A product image under the shop's own /media is on a host the plugin was not granted:
+    the merchant hears it now, with the right to grant, not from a failed post later."""
+    pid, _, _ = _product(shop)
+    with transaction(shop.factory) as s:
+        s.execute(ProductImage.__table__.delete().where(ProductImage.product_id == pid))  # type: ignore[attr-defined]
+        s.add(ProductImage(product_id=pid, path="products/mug.jpg", position=0))
+    with pytest.raises(ValidationFailed, match=r"grant it host:127\.0\.0\.1:8000") as refused:
+        social_posts.schedule(shop, ["mastodon"], product_id=pid)
+    assert refused.value.field == "image_url"
+    with read_only(shop.factory) as s:
+        assert s.scalars(select(SocialPostRecord)).all() == []  # nothing half-scheduled
+    shop.services["credentials"].grant("mastodon", ["host:127.0.0.1:8000"], "admin")
+    [post] = social_posts.schedule(shop, ["mastodon"], product_id=pid)
+    assert post["image_url"] == f"{shop.settings.base_url}/media/products/mug.jpg"
