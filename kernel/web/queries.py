@@ -30,13 +30,14 @@ _STOCK = ("SELECT {what} FROM variant v JOIN stock_level sl ON sl.variant_id = v
           "JOIN location l ON l.id = sl.location_id WHERE v.product_id = {pid} AND {where}")
 
 
-def _variant_for_sale(s: Session) -> str:
+def _variant_for_sale(s: Session, alias: str = "") -> str:
     """SQL that holds for a variant still sold. catalog.update_variant(active=False) writes
     ``{"active": false}`` into the JSON ``attributes`` of one that is not (no key: for
     sale); the column is JSON text on SQLite and ``json`` (not jsonb) on PostgreSQL."""
+    col = f"{alias}.attributes" if alias else "attributes"
     if s.get_bind().dialect.name == "postgresql":
-        return "COALESCE(attributes->>'active', 'true') <> 'false'"
-    return "COALESCE(json_extract(attributes, '$.active'), 1) <> 0"  # JSON false reads as 0
+        return f"COALESCE({col}->>'active', 'true') <> 'false'"
+    return f"COALESCE(json_extract({col}, '$.active'), 1) <> 0"  # JSON false reads as 0
 
 
 def list_products(s: Session, *, q: str = "", category: str = "", collection: str = "", min_price: int | None = None,
@@ -50,7 +51,9 @@ def list_products(s: Session, *, q: str = "", category: str = "", collection: st
     the catalog listing is the hottest read of a shop."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit, "offset": offset, "yes": True}
-    loc = "sl.location_id = :location_id" if location_id else "l.ships_online = :yes"
+    # units of variants still sold, at the chosen store or wherever ships online
+    loc = ("sl.location_id = :location_id" if location_id else "l.ships_online = :yes") + \
+        f" AND {_variant_for_sale(s, 'v')}"
     if location_id:
         params["location_id"] = location_id
     if not include_inactive:
@@ -59,8 +62,9 @@ def list_products(s: Session, *, q: str = "", category: str = "", collection: st
         where.append("p.id IN :ids")
         params["ids"] = list(ids) or [-1]
     if q:
+        sold = "" if include_inactive else f" AND {_variant_for_sale(s)}"  # staff find retired SKUs too
         where.append("(LOWER(p.title) LIKE :needle OR LOWER(p.description) LIKE :needle OR p.id IN "
-                     "(SELECT product_id FROM variant WHERE LOWER(sku) LIKE :needle))")
+                     f"(SELECT product_id FROM variant WHERE LOWER(sku) LIKE :needle{sold}))")
         params["needle"] = f"%{q.lower()}%"
     if category:
         where.append("p.category_id IN (SELECT id FROM category WHERE slug = :category)")

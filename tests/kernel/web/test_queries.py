@@ -80,3 +80,36 @@ def test_price_from_counts_only_variants_still_sold(tmp_path: Path, db_url: str)
         assert listed()[mug_id]["price_from"] == {"amount": 500, "currency": "EUR"}
     finally:
         k.close()
+
+
+def test_stock_and_sku_search_count_only_variants_still_sold(tmp_path: Path, db_url: str) -> None:
+    """Units of a retired variant are not 'available' to shoppers, nor does its SKU find the
+    product in the shop; staff still find it by SKU."""
+    from comptoir.kernel.services import stock
+    from comptoir.kernel.services.catalog import ensure_location
+
+    k = build_kernel(tmp_path, db_url).boot()
+    try:
+        with transaction(k.factory) as s:
+            loc = ensure_location(s, "WH", "Warehouse", priority=1)
+            cup = create_product(s, "Cup", [VariantInput("CUP-S", 900), VariantInput("CUP-XL", 1200)])
+            ids = {v.sku: v.id for v in s.scalars(select(Variant))}
+            stock.receive(s, ids["CUP-S"], loc.id or 0, 2)
+            stock.receive(s, ids["CUP-XL"], loc.id or 0, 5)
+            cup_id = cup.id
+
+        def page(**kw: object) -> dict[int, dict[str, object]]:
+            with read_only(k.factory) as s:
+                return {p["id"]: p for p in list_products(s, limit=100, **kw).items}  # type: ignore[arg-type]
+
+        assert page()[cup_id]["available"] == 7 and cup_id in page(q="cup-xl")
+        with transaction(k.factory) as s:
+            update_variant(s, ids["CUP-XL"], active=False)
+        assert page()[cup_id]["available"] == 2
+        assert cup_id not in page(q="cup-xl") and cup_id in page(q="cup-s")
+        assert cup_id in page(q="cup-xl", include_inactive=True)
+        with transaction(k.factory) as s:
+            stock.remove(s, ids["CUP-S"], loc.id or 0, 2)
+        assert cup_id not in page(in_stock=True)  # five XL left, none of them for sale
+    finally:
+        k.close()
