@@ -23,6 +23,7 @@ RIGHTS: dict[str, str] = {
     "orders:fulfil": "fulfil orders (buy the label, ship)",
     "customers:read": "see customers and segments",
     "customers:write": "edit customers and loyalty points",
+    "customers:social": "record customers' social handles and collect mentions now",
     "social:publish": "publish and schedule posts on the shop's social networks",
     "plugins:manage": "enable, disable and configure plugins, grant their rights",
     "journal:read": "see the exchange journal",
@@ -34,10 +35,10 @@ ROLES: tuple[str, ...] = ("owner", "manager", "marketing", "support", "picker")
 DEFAULT_ROLE_RIGHTS: dict[str, frozenset[str]] = {
     "owner": frozenset(RIGHTS) - {"pos"},
     "manager": frozenset(RIGHTS) - {"pos", "staff:manage"},
-    "marketing": frozenset({"dashboard", "catalog:read", "catalog:write", "customers:read", "stock:read",
-                            "social:publish"}),
+    "marketing": frozenset({"dashboard", "catalog:read", "catalog:write", "customers:read", "customers:social",
+                            "stock:read", "social:publish"}),
     "support": frozenset({"dashboard", "catalog:read", "orders:read", "orders:write", "customers:read",
-                          "customers:write", "journal:read"}),
+                          "customers:write", "customers:social", "journal:read"}),
     "picker": frozenset({"catalog:read", "stock:read", "stock:write", "orders:read", "orders:fulfil"}),
 }
 

@@ -103,7 +103,7 @@ async def customer(request: Request) -> Response:
 
 async def customer_handle(request: Request) -> Response:
     """Add (``/handles``) or remove (``/handles/delete``) a social handle of the customer."""
-    me = await staff(request, "customers:write")
+    me = await staff(request, "customers:social")
     cid = int(request.path_params["customer_id"])
     form = await request.form()
     network, handle = str(form.get("network", ""))[:60], str(form.get("handle", ""))[:300]

@@ -1,7 +1,8 @@
 """Admin API, social side: collected mentions and reviews, customers' handles, collect now.
 
 Seeing mentions needs ``customers:read`` (owners, managers, marketing, support; not
-pickers); recording handles and collecting need ``customers:write``.
+pickers); recording handles and collecting need ``customers:social``
+(owner, manager, marketing, support: who follows the shop's social life).
 """
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def admin_mentions(call: Call) -> Page:
 
 
 @api.op("POST", f"{P}/mentions/collect", summary="Collect mentions and reviews now", tag=TAG,
-        right="customers:write", response=CollectOut)
+        right="customers:social", response=CollectOut)
 def admin_mentions_collect(call: Call) -> dict[str, Any]:
     """Asks every social plugin for what is new since its last collection (also done by
     the maintenance job every 15 minutes). A failing plugin is named in ``failed``."""
@@ -122,7 +123,7 @@ def admin_customer_handles(call: Call) -> dict[str, Any]:
 
 
 @api.op("PUT", f"{P}/customers/{{customer_id}}/handles/{{network}}/{{handle}}", summary="Record a social handle",
-        tag=TAG, right="customers:write", response=HandleAddedOut)
+        tag=TAG, right="customers:social", response=HandleAddedOut)
 def admin_customer_handle_put(call: Call) -> dict[str, Any]:
     """The customer is ``handle`` on ``network`` (``@`` optional, case ignored); that
     author's mentions are tied to them. Idempotent; 409 when another customer has it."""
@@ -131,7 +132,7 @@ def admin_customer_handle_put(call: Call) -> dict[str, Any]:
 
 
 @api.op("DELETE", f"{P}/customers/{{customer_id}}/handles/{{network}}/{{handle}}", summary="Forget a social handle",
-        tag=TAG, right="customers:write", response=HandleRemovedOut)
+        tag=TAG, right="customers:social", response=HandleRemovedOut)
 def admin_customer_handle_delete(call: Call) -> dict[str, Any]:
     """The mentions it had tied to the customer are untied (those matched by e-mail stay)."""
     network, handle = mentions.check_network(call.path["network"]), mentions.check_handle(call.path["handle"])

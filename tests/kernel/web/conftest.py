@@ -65,7 +65,7 @@ def client(shop: Kernel) -> Iterator[TestClient]:
 @pytest.fixture
 def owner_token(shop: Kernel) -> str:
     return token(shop, "catalog:read", "catalog:write", "stock:read", "stock:write", "orders:read", "orders:write",
-                 "orders:fulfil", "customers:read", "customers:write", "plugins:manage", "journal:read")
+                 "orders:fulfil", "customers:read", "customers:write", "customers:social", "plugins:manage", "journal:read")
 
 
 @pytest.fixture
