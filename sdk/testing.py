@@ -148,7 +148,7 @@ class ProtocolServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 return

@@ -28,10 +28,10 @@ import time
 import zlib
 from datetime import datetime, timezone
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from comptoir.sdk.testing import ProtocolServer
 from plugins.stripe_payments.tests.fake_stripe_webhooks import WebhookSender  # provider-neutral
 
 CLIENT_ID = "AeA1QIZXiflr1_-r0U2UbWTziOWX1GRQer5"
@@ -52,7 +52,7 @@ def _unprocessable(issue: str, description: str) -> Fail:
                 "or failed business validation.", issue, description)
 
 
-class FakePayPal:
+class FakePayPal(ProtocolServer):
     def __init__(self) -> None:
         self.tokens: set[str] = set()
         self.orders: dict[str, dict[str, Any]] = {}
@@ -66,7 +66,6 @@ class FakePayPal:
         self._key = secrets.token_bytes(32)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
         self.webhooks: dict[str, dict[str, Any]] = {}  # id → {id, url, event_types}
         self.sender = WebhookSender()
 
@@ -75,54 +74,23 @@ class FakePayPal:
         """Every webhook delivery attempt (webhook id, event, type, attempt, status)."""
         return self.sender.deliveries
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
-
-    def start(self) -> "FakePayPal":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path.startswith("/checkoutnow"):  # the buyer's browser, not the API
-                    status, headers, body = fake.approval_page(self.command, self.path, raw)
-                    self.send_response(status)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                    return
-                status, body = fake.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
-                self.send_response(status)
-                if body:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_DELETE = _serve
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+    # ---- plumbing: the SDK's ProtocolServer serves; the webhook sender runs beside it ----
+    def start(self, port: int = 0) -> "FakePayPal":
+        super().start(port)
         self.sender.start()
         return self
 
     def stop(self) -> None:
         self.sender.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        super().stop()
+
+    def handle(self, method: str, target: str, headers: dict[str, str],
+               body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if target.startswith("/checkoutnow"):  # the buyer's browser, not the API
+            status, head, page = self.approval_page(method, target, body)
+            return status, head, page
+        status, out = self.answer(method, target, headers, body)
+        return status, {"Content-Type": "application/json"} if out else {}, out
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):05d}FAKE{secrets.token_hex(3).upper()}"
@@ -192,7 +160,7 @@ class FakePayPal:
         return 200, html, b"<!doctype html><p id=\"done\">Done. You can close this window and return to the shop.</p>"
 
     # ---- protocol -----------------------------------------------------------------------
-    def handle(self, method: str, target: str, h: dict[str, str], raw: bytes) -> tuple[int, bytes]:
+    def answer(self, method: str, target: str, h: dict[str, str], raw: bytes) -> tuple[int, bytes]:
         split = urlsplit(target)
         self.requests.append({"method": method, "path": split.path, "headers": h, "body": raw})
         with self._lock:

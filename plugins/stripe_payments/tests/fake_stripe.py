@@ -28,10 +28,10 @@ import secrets
 import threading
 import time
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from comptoir.sdk.testing import ProtocolServer
 from plugins.stripe_payments.tests.fake_stripe_js import challenge_done, challenge_page, stripe_js
 from plugins.stripe_payments.tests.fake_stripe_webhooks import WebhookEndpoints, WebhookSender
 
@@ -99,7 +99,7 @@ def _err(status: int, kind: str, message: str, **extra: Any) -> StripeError:
     return StripeError(status, {"error": {"type": kind, "message": message, **extra}})
 
 
-class FakeStripe:
+class FakeStripe(ProtocolServer):
     """Start with ``start()``; point the plugin's ``api_base`` at ``url``."""
 
     def __init__(self, secret_key: str = SECRET_KEY, publishable_key: str = PUBLISHABLE_KEY) -> None:
@@ -114,7 +114,6 @@ class FakeStripe:
         self.fail_next = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
         self.sender = WebhookSender()
         self.webhooks = WebhookEndpoints(self._id, self.sender)
         self.card_behaviour: dict[str, str] = {}  # payment method made from a card number → test method
@@ -125,51 +124,23 @@ class FakeStripe:
         """Every webhook delivery attempt (endpoint, event, type, attempt, status)."""
         return self.sender.deliveries
 
-    # ---- plumbing ---------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
-
+    # ---- plumbing: the SDK's ProtocolServer serves; the webhook sender runs beside it ----
     def start(self, port: int = 0) -> "FakeStripe":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                status, body, headers = fake.handle(self.command, self.path, dict(self.headers), raw)
-                self.send_response(status)
-                headers = {"Content-Type": "application/json", **headers}
-                if not headers["Content-Type"].startswith("text/html"):
-                    headers["Access-Control-Allow-Origin"] = "*"  # Stripe.js calls from the shop's origin
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_DELETE = do_OPTIONS = _serve
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        super().start(port)
         self.sender.start()
         return self
 
     def stop(self) -> None:
         self.sender.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        super().stop()
+
+    def handle(self, method: str, target: str, headers: dict[str, str],
+               body: bytes) -> tuple[int, dict[str, str], bytes]:
+        status, out, extra = self.answer(method, target, headers, body)
+        head = {"Content-Type": "application/json", **extra}
+        if not head["Content-Type"].startswith("text/html"):
+            head["Access-Control-Allow-Origin"] = "*"  # Stripe.js calls from the shop's origin
+        return status, head, out
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids):06d}FAKE"
@@ -181,7 +152,7 @@ class FakeStripe:
         self.webhooks.publish(event)
 
     # ---- request handling ---------------------------------------------------------
-    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, dict[str, str]]:
+    def answer(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes, dict[str, str]]:
         h = {k.lower(): v for k, v in headers.items()}
         split = urlsplit(target)
         self.requests.append({"method": method, "path": split.path, "headers": h, "body": raw})
