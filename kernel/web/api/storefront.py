@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select
 
-from comptoir.kernel.db import read_conn, read_only, transaction, write_conn
+from comptoir.kernel.db import read_conn, read_only, write_conn
 from comptoir.kernel.domain import Cart, Category, Location, Order, OrderLine
 from comptoir.kernel.errors import NotFound
 from comptoir.kernel.services.carts import add_item_by_token, cart_view, create_cart, get_cart, set_line
@@ -20,15 +20,6 @@ from comptoir.kernel.web.queries import (
 api = Api()
 P = "/api/v1"
 LIST = limit_offset()
-
-
-def cart_write(s: Any) -> None:
-    """Cart changes do not wait for the disk on PostgreSQL (``synchronous_commit`` off for
-    this transaction only). A crash could lose the last few milliseconds of cart edits,
-    which a shopper redoes; orders, payments and stock keep full durability."""
-    dialect = s.dialect if isinstance(s, Connection) else s.get_bind().dialect  # a Core connection or a Session
-    if dialect.name == "postgresql":
-        s.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def cart_dict(s: Any, cart: Cart) -> dict[str, Any]:

@@ -17,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from comptoir.kernel.db import read_only, transaction
+from comptoir.kernel.db import read_only, write_conn
 from comptoir.kernel.domain import Category, CheckoutAttempt, Order
 from comptoir.kernel.errors import ComptoirError, NotFound, PluginError
 from comptoir.kernel.services.carts import add_item, create_cart, get_cart, set_line
 from comptoir.kernel.services.checkout import CheckoutRequest, CheckoutService, checkout_service
 from comptoir.kernel.types import Address, ShippingQuote
-from comptoir.kernel.web.api.storefront import cart_dict, cart_write, order_dict, recommend
+from comptoir.kernel.web.api.storefront import cart_dict, order_dict, recommend
 from comptoir.kernel.web.auth.guard import csrf_ok
 from comptoir.kernel.web.pages import flash, render
 from comptoir.kernel.web.problems import Forbidden
@@ -113,8 +113,7 @@ async def cart(request: Request) -> Response:
         form = await _form(request)
 
         def change() -> int:
-            with transaction(_k(request).factory) as s:
-                cart_write(s)
+            with write_conn(_k(request).cart_engine) as s:  # see Kernel.cart_engine
                 c = get_cart(s, _cart_token(request, s))
                 sku = str(form.get("sku", ""))
                 qty = int(str(form.get("quantity", "1")) or 1)
