@@ -93,11 +93,16 @@ def _sellable_variant(session: Any, cart: Any, sku: str | None, variant_id: int 
         if row is None:
             raise NotFound(f"no product variant {variant_id}", field="variant_id")
     vid, currency, active, attributes = row
-    if currency != cart.currency:
-        raise ValidationFailed(f"variant is priced in {currency}, the cart in {cart.currency}", field="variant_id")
-    if not removing and not (active and variant_active(attributes)):
-        raise Conflict(f"{sku or vid} is not for sale", field="sku")
+    _check_sellable(cart.currency, sku or str(vid), currency, active and variant_active(attributes), removing)
     return int(vid)
+
+
+def _check_sellable(cart_currency: str, label: str, currency: str, for_sale: bool, removing: bool = False) -> None:
+    """The rules a variant meets to go into a cart (both add paths use them)."""
+    if currency != cart_currency:
+        raise ValidationFailed(f"variant is priced in {currency}, the cart in {cart_currency}", field="variant_id")
+    if not removing and not for_sale:
+        raise Conflict(f"{label} is not for sale", field="sku")
 
 
 def set_line(session: Any, cart: Any, *, sku: str | None = None, variant_id: int | None = None,
@@ -158,11 +163,8 @@ def add_item_by_token(session: Any, token: str, *, sku: str, quantity: int = 1) 
         raise Conflict(f"cart is {row.status}; start a new cart", field="cart")
     if row.variant_id is None:
         raise NotFound(f"no product variant with SKU {sku!r}", field="sku")
-    if row.variant_currency != row.currency:
-        raise ValidationFailed(f"variant is priced in {row.variant_currency}, the cart in {row.currency}",
-                               field="variant_id")
-    if not (row.product_active and variant_active(row.variant_attributes)):
-        raise Conflict(f"{sku} is not for sale", field="sku")
+    _check_sellable(row.currency, sku, row.variant_currency,
+                    bool(row.product_active and variant_active(row.variant_attributes)))
     if quantity:
         _add_line(session, row.id, int(row.variant_id), quantity)
     return row
