@@ -176,7 +176,8 @@ def clear(session: Session, cart: Cart) -> None:
 
 _CART_LINES = (
     select(CartLine.variant_id, CartLine.quantity, Variant.sku, Variant.title, Variant.price_amount,
-           Variant.currency, Variant.weight_grams, Product.title.label("product_title"))  # type: ignore[attr-defined]
+           Variant.currency.label("line_currency"), Variant.weight_grams,  # type: ignore[attr-defined]
+           Product.title.label("product_title"))  # type: ignore[attr-defined]
     .join(Variant, Variant.id == CartLine.variant_id).join(Product, Product.id == Variant.product_id)
     .where(CartLine.cart_id == bindparam("cid")).order_by(CartLine.id)
 )
@@ -184,15 +185,18 @@ _CART_BY_TOKEN = select(Cart.id, Cart.token, Cart.currency, Cart.channel, Cart.s
                         Cart.customer_id).where(Cart.token == bindparam("token"))
 
 
+def _line(r: Any) -> CartLineView:
+    """A cart line as plugins see it, from a row of either cart query."""
+    return CartLineView(variant_id=r.variant_id, sku=r.sku,
+                        title=f"{r.product_title} — {r.title}" if r.title else r.product_title,
+                        quantity=r.quantity, unit_price=Money(r.price_amount, r.line_currency),
+                        weight_grams=r.weight_grams)
+
+
 def cart_view(session: Any, cart: Cart, address: Address | None = None) -> CartView:
     """The cart with current prices, as plugins see it (one query)."""
     rows = session.execute(_CART_LINES, {"cid": cart.id}).all()
-    lines = tuple(
-        CartLineView(variant_id=r.variant_id, sku=r.sku,
-                     title=f"{r.product_title} — {r.title}" if r.title else r.product_title,
-                     quantity=r.quantity, unit_price=Money(r.price_amount, r.currency), weight_grams=r.weight_grams)
-        for r in rows
-    )
+    lines = tuple(_line(r) for r in rows)
     assert cart.id is not None
     return _view_of(cart, lines, address)
 
@@ -223,12 +227,7 @@ def view_by_token(session: Any, token: str, address: Address | None = None) -> t
             and not (r.product_active and variant_active(r.variant_attributes))]
     if gone and cart.status == "open":
         raise Conflict(f"{', '.join(gone)} is no longer for sale; remove it from the cart", field="cart")
-    lines = tuple(
-        CartLineView(variant_id=r.variant_id, sku=r.sku,
-                     title=f"{r.product_title} — {r.title}" if r.title else r.product_title,
-                     quantity=r.quantity, unit_price=Money(r.price_amount, r.line_currency), weight_grams=r.weight_grams)
-        for r in rows if r.variant_id is not None
-    )
+    lines = tuple(_line(r) for r in rows if r.variant_id is not None)
     return cart, _view_of(cart, lines, address)
 
 
